@@ -1,0 +1,22 @@
+/**
+ * @methodzoo/core: tensors on pluggable backends, reverse-mode autograd, nn modules, optimisers,
+ * data loading and safetensors I/O.
+ */
+import './tensor-methods.js';
+
+export { Tensor, Storage, memory, noGrad, enableGrad, isGradEnabled, scope, keep, runPrim, type MemoryInfo, type GradHook } from './tensor.js';
+export type { DType, FloatDType, TypedArray } from './dtype.js';
+export { isFloat, promoteTypes } from './dtype.js';
+export { OpError, type Shape } from './shape.js';
+export type { Backend, Kernel, KernelTable, KernelTensor } from './backend.js';
+export { INFER, type PrimAttrs, type PrimName, type Conv2dGeometry } from './prims.js';
+export { registerBackend, getBackend, setBackend, backendInfo } from './registry.js';
+export { ReferenceBackend, referenceKernels } from './backends/reference/index.js';
+export { Generator, defaultGenerator, manualSeed } from './random.js';
+export * from './creation.js';
+export * from './ops/basic.js';
+export * from './ops/composite.js';
+export * from './ops/nn.js';
+export * from './ops/loss.js';
+export { backward, grad, type BackwardOptions, type GradOptions } from './autograd/backward.js';
+export { VJP, unbroadcast, type VjpRule, type VjpContext } from './autograd/vjp.js';

@@ -10,7 +10,7 @@ import { add } from '../ops/basic.js';
 import { VJP, type VjpContext } from './vjp.js';
 
 export interface BackwardOptions {
-  /** Keep the graph so backward can run through it again. */
+  /** Keep the graph so backward can run through it again (defaults to createGraph, as in PyTorch). */
   retainGraph?: boolean;
   /** Record the backward pass itself, for higher-order gradients. */
   createGraph?: boolean;
@@ -110,7 +110,7 @@ function run(outputs: readonly Tensor[], seeds: readonly (Tensor | null | undefi
           grads.set(input, prev ? add(prev, ig) : ig);
         });
       }
-      if (!opts.retainGraph) {
+      if (!(opts.retainGraph ?? opts.createGraph)) {
         node.freed = true;
         (node as { inputs: readonly Tensor[] }).inputs = [];
       }

@@ -20,3 +20,7 @@ export * from './ops/nn.js';
 export * from './ops/loss.js';
 export { backward, grad, type BackwardOptions, type GradOptions } from './autograd/backward.js';
 export { VJP, unbroadcast, type VjpRule, type VjpContext } from './autograd/vjp.js';
+export * from './io/index.js';
+export * as optim from './optim/index.js';
+export * as data from './data/index.js';
+export * as nn from './nn/index.js';

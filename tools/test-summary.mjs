@@ -60,7 +60,7 @@ export function collect(root = WORKSPACE_ROOT) {
       const name = p.manifest.nx?.name ?? p.name;
       const file = resolve(p.dir, REPORT);
       if (!existsSync(file)) {
-        return { name, passed: 0, failed: 1, skipped: 0, files: 0, failures: [`${name}: no ${relative(root, file)} (its test run crashed or did not run)`] };
+        return { name, passed: 0, failed: 1, skipped: 0, files: 0, failures: [`${name}: no ${relative(root, file)} (its test run crashed, or did not run because a task it depends on failed)`] };
       }
       try {
         return { name, ...countReport(JSON.parse(readFileSync(file, 'utf8'))) };

@@ -22,7 +22,7 @@ import { type DType, isFloat } from '../dtype.js';
 import { cast, mul } from '../ops/basic.js';
 import type { Generator } from '../random.js';
 import { fmtShape, OpError, type Shape } from '../shape.js';
-import { fromData, keep, noGrad, Tensor } from '../tensor.js';
+import { fromData, keep, noGrad, scope, Tensor } from '../tensor.js';
 
 /**
  * A tensor that is a module parameter: a leaf that requires grad by default and is exempt from
@@ -403,13 +403,13 @@ export abstract class Module {
     }
     noGrad(() => {
       for (const [target, src] of matched) {
-        let value = src;
-        if (value.backend !== target.backend) value = fromData(value.dataSync(), value.shape, value.dtype, target.backend);
-        // A fresh buffer even when no cast is needed, so source and module never share storage.
-        const copy = value.dtype === target.dtype ? mul(value, 1) : cast(value, target.dtype);
-        target.assign(copy);
-        copy.dispose();
-        if (value !== src) value.dispose();
+        // The scope frees the moved copy, the copy and the scalar operand of `mul`; `target` keeps
+        // the copy's storage through `assign`.
+        scope(() => {
+          const value = src.backend === target.backend ? src : fromData(src.dataSync(), src.shape, src.dtype, target.backend);
+          // A fresh buffer even when no cast is needed, so source and module never share storage.
+          target.assign(value.dtype === target.dtype ? mul(value, 1) : cast(value, target.dtype));
+        });
       }
     });
     return result;

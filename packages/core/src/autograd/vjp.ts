@@ -58,7 +58,8 @@ const binaryRules: { [K in BinaryOp]: BinaryRule } = {
   mul: (g, a, b, _y, needs) => [needs[0] ? o.mul(g, b) : null, needs[1] ? o.mul(g, a) : null],
   div: (g, _a, b, y, needs) => [o.div(g, b), needs[1] ? o.neg(o.mul(g, o.div(y, b))) : null],
   pow: (g, a, b, y, needs) => [
-    needs[0] ? o.mul(g, o.mul(b, o.pow(a, o.sub(b, 1)))) : null,
+    // b * a^(b-1) is 0 * inf at a = 0, b = 0; the derivative of a^0 is 0 (PyTorch masks it the same way).
+    needs[0] ? o.where(o.eq(b, 0), 0, o.mul(g, o.mul(b, o.pow(a, o.sub(b, 1))))) : null,
     // 0^b has no log; PyTorch defines that gradient as 0.
     needs[1] ? o.where(o.eq(a, 0), 0, o.mul(g, o.mul(y, o.log(a)))) : null,
   ],

@@ -3,7 +3,7 @@ import { isFloat } from '../dtype.js';
 import { fmtShape, normAxes, normAxis, OpError, type Shape } from '../shape.js';
 import { noGrad, type Tensor } from '../tensor.js';
 import {
-  add, cast, cat, div, erf, exp, expand, log, log1p, max, maximum, minimum, mul, neg, relu, reshape, permute, sigmoid, slice, sqrt, sub, sum, tanh, where, gt, abs, eq, type Dims, type ReduceOptions,
+  add, cast, cat, div, erf, exp, expand, log, log1p, max, mul, neg, relu, reshape, permute, sigmoid, slice, sqrt, sub, sum, tanh, where, gt, lt, abs, eq, type Dims, type ReduceOptions,
 } from './basic.js';
 
 export function mean(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
@@ -66,11 +66,15 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   const soft = div(add(relu(bx), log1p(exp(neg(abs(bx))))), beta);
   return where(gt(bx, threshold), x, soft);
 }
+/**
+ * Limits x to [min, max] (max wins when min > max). Selects rather than takes maximum/minimum so a
+ * value on a bound keeps its whole gradient, as in PyTorch; NaN passes through.
+ */
 export function clamp(x: Tensor, min?: number | Tensor, max?: number | Tensor): Tensor {
   if (min === undefined && max === undefined) throw new OpError('clamp', 'at least one of min and max must be given');
   let out = x;
-  if (min !== undefined) out = maximum(out, min);
-  if (max !== undefined) out = minimum(out, max);
+  if (min !== undefined) out = where(lt(out, min), min, out);
+  if (max !== undefined) out = where(gt(out, max), max, out);
   return out;
 }
 export const square = (x: Tensor) => mul(x, x);

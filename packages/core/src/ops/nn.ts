@@ -47,15 +47,24 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-function convPadding(op: string, padding: Conv2dOptions['padding'], kernel: [number, number], dilation: [number, number], stride: [number, number]): [number, number] {
-  if (padding === 'valid' || padding === undefined) return [0, 0];
+/** Symmetric padding per side, or for 'same' with an even effective kernel the explicit [left, right, top, bottom] pad. */
+function convPadding(
+  op: string,
+  padding: Conv2dOptions['padding'],
+  kernel: [number, number],
+  dilation: [number, number],
+  stride: [number, number],
+): { symmetric: [number, number]; explicit: number[] | null } {
+  if (padding === 'valid' || padding === undefined) return { symmetric: [0, 0], explicit: null };
   if (padding === 'same') {
     if (stride[0] !== 1 || stride[1] !== 1) throw new OpError(op, "padding='same' needs stride 1");
-    const total = kernel.map((k, i) => dilation[i]! * (k - 1));
-    if (total.some((t) => t % 2 !== 0)) throw new OpError(op, "padding='same' with an even effective kernel is asymmetric; pad explicitly");
-    return [total[0]! / 2, total[1]! / 2];
+    const total = kernel.map((k, i) => dilation[i]! * (k - 1)) as [number, number];
+    const before = total.map((t) => Math.floor(t / 2)) as [number, number];
+    if (total.every((t) => t % 2 === 0)) return { symmetric: before, explicit: null };
+    // An even effective kernel needs one more pixel after than before, as PyTorch pads it.
+    return { symmetric: [0, 0], explicit: [before[1], total[1] - before[1], before[0], total[0] - before[0]] };
   }
-  return pair(op, 'padding', padding);
+  return { symmetric: pair(op, 'padding', padding), explicit: null };
 }
 
 /** 2-D convolution: x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O]. */
@@ -63,7 +72,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   expectDims('conv2d', 'input', x, 4, 'N x C x H x W');
   expectDims('conv2d', 'weight', weight, 4, 'out_channels x in_channels/groups x kH x kW');
   const groups = opts.groups ?? 1;
-  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [n, c] = x.shape as [number, number];
   const [o, cg, kh, kw] = weight.shape as [number, number, number, number];
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || o % groups !== 0) {
     throw new OpError('conv2d', `groups=${groups} must divide in_channels ${c} and out_channels ${o}`);
@@ -71,9 +80,11 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   if (cg * groups !== c) throw new OpError('conv2d', `weight ${fmtShape(weight.shape)} expects ${cg * groups} input channels (groups=${groups}), input has ${c}`);
   const stride = pair('conv2d', 'stride', opts.stride ?? 1);
   const dilation = pair('conv2d', 'dilation', opts.dilation ?? 1);
-  const g: Conv2dGeometry = { kernel: [kh, kw], stride, padding: convPadding('conv2d', opts.padding, [kh, kw], dilation, stride), dilation };
-  const [oh, ow] = convOutputSize('conv2d', h, w, g);
-  const cols = runPrim('unfold', [x], g); // [N, C*kh*kw, L]
+  const padding = convPadding('conv2d', opts.padding, [kh, kw], dilation, stride);
+  const input = padding.explicit ? pad(x, padding.explicit) : x;
+  const g: Conv2dGeometry = { kernel: [kh, kw], stride, padding: padding.symmetric, dilation };
+  const [oh, ow] = convOutputSize('conv2d', input.shape[2]!, input.shape[3]!, g);
+  const cols = runPrim('unfold', [input], g); // [N, C*kh*kw, L]
   let y: Tensor;
   if (groups === 1) y = matmul(reshape(weight, [o, cg * kh * kw]), cols);
   else {
@@ -276,7 +287,10 @@ export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number):
   const rows = indexSelect(weight, 0, reshape(indices, [indices.size]));
   let out = reshape(rows, [...indices.shape, weight.shape[1]!]);
   if (paddingIdx !== undefined) {
-    const keepGrad = unsqueeze(ne(indices, paddingIdx), -1);
+    // A negative paddingIdx counts from the end, as in PyTorch.
+    const v = weight.shape[0]!;
+    if (!Number.isInteger(paddingIdx) || paddingIdx < -v || paddingIdx >= v) throw new OpError('embedding', `paddingIdx ${paddingIdx} must be within [-${v}, ${v})`);
+    const keepGrad = unsqueeze(ne(indices, paddingIdx < 0 ? paddingIdx + v : paddingIdx), -1);
     out = where(keepGrad, out, out.detach());
   }
   return out;

@@ -18,7 +18,7 @@ export function erf(x: number): number {
   }
   let r: number;
   if (ax < 4) {
-    const num = (((((((0.5641884969886700891 * ax + 8.883149794388375941) * ax + 66.11919063714162948) * ax + 298.6351381974001311) * ax + 881.9522212417690904) * ax + 1712.047612634070583) * ax + 2051.078377826071465) * ax + 1230.339354797997253) * ax + 2.153115354744038463e-8;
+    const num = (((((((2.153115354744038463e-8 * ax + 0.5641884969886700891) * ax + 8.883149794388375941) * ax + 66.11919063714162948) * ax + 298.6351381974001311) * ax + 881.9522212417690904) * ax + 1712.047612634070583) * ax + 2051.078377826071465) * ax + 1230.339354797997253;
     const den = (((((((ax + 15.74492611070983473) * ax + 117.6939508913124993) * ax + 537.1811018620098575) * ax + 1621.389574566690189) * ax + 3290.799235733459627) * ax + 4362.619090143247158) * ax + 3439.367674143721637) * ax + 1230.339354803749420;
     r = (num / den) * Math.exp(-ax * ax);
   } else {
@@ -73,7 +73,7 @@ const unaryLoops = new Map<string, UnaryLoop>();
 export function unaryKernel(op: UnaryOp, x: TypedArray, out: TypedArray): void {
   let loop = unaryLoops.get(op);
   if (!loop) {
-    loop = new Function('erf', `return function ${op}(x, out) { const n = out.length; for (let i = 0; i < n; i++) { const a = x[i]; out[i] = ${UNARY_EXPR[op]}; } }`)(erf) as UnaryLoop;
+    loop = new Function('erf', `return function ${op}Loop(x, out) { const n = out.length; for (let i = 0; i < n; i++) { const a = x[i]; out[i] = ${UNARY_EXPR[op]}; } }`)(erf) as UnaryLoop;
     unaryLoops.set(op, loop);
   }
   loop(x, out);

@@ -19,9 +19,15 @@ const MAX_COORDS = 48;
 const cases = loadOpFixtures().flatMap((f) => f.cases);
 const differentiable = (c: OpCase) => c.inputs.some((s) => s.requiresGrad) && c.upstream.some((u) => u !== null);
 
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
 /** Float64 input values; cases with deliberate ties get a seeded jitter (1e-3) so no input sits on a kink. */
 function baseValues(c: OpCase): Float64Array[] {
-  const g = new Generator(c.name.length * 7919 + c.inputs.length);
+  const g = new Generator(fnv1a(c.name));
   return c.inputs.map((spec) => {
     const v = decodeNumbers(spec.data);
     if (c.ties && spec.requiresGrad) for (let i = 0; i < v.length; i++) v[i]! += 1e-3 * (2 * g.random() - 1);

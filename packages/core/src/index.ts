@@ -24,3 +24,4 @@ export * from './io/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as nn from './nn/index.js';
+export * from './repro.js';

@@ -14,15 +14,41 @@ export type KernelTable<H = unknown> = { [K in PrimName]: Kernel<K, H> };
 
 /**
  * A compute backend: storage for flat buffers plus kernels for the primitives. A backend may leave
- * primitives out; those run on the reference backend with the data moved across (recorded in
- * `missingKernels`).
+ * primitives out; those run on the reference backend with the data moved across, and each such
+ * fallback is recorded with its reason (see `backendInfo().fallbacks`).
  */
 export interface Backend<H = unknown> {
   readonly name: string;
   readonly kernels: Partial<KernelTable<H>>;
+  /** The dtypes this backend can store; all four when omitted. Others are refused with an OpError. */
+  readonly dtypes?: readonly DType[];
+  /** Why a primitive has no kernel here (shown in `backendInfo().fallbacks` and docs/FEATURES.md). */
+  readonly missingReasons?: Partial<Record<PrimName, string>>;
   /** Takes a typed array (ownership passes to the backend) and returns a handle. */
   upload(data: TypedArray, dtype: DType): H;
   read(handle: H, dtype: DType, size: number): Promise<TypedArray>;
   readSync?(handle: H, dtype: DType, size: number): TypedArray;
   release(handle: H): void;
+}
+
+/**
+ * Thrown by a kernel that cannot handle this particular call (a dtype or attribute it does not
+ * cover): the engine runs the reference kernel instead and records `reason`.
+ */
+export class KernelFallback extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'KernelFallback';
+  }
+}
+
+/**
+ * Thrown by a backend factory whose optional dependency is absent: the registry reports the
+ * backend as 'not installed' (rather than 'failed') with this message, which should say what to install.
+ */
+export class BackendNotInstalled extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackendNotInstalled';
+  }
 }

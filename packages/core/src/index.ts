@@ -4,13 +4,14 @@
  */
 import './tensor-methods.js';
 
-export { Tensor, Storage, memory, noGrad, enableGrad, isGradEnabled, scope, keep, runPrim, type MemoryInfo, type GradHook } from './tensor.js';
+export { Tensor, Storage, toBackend, memory, noGrad, enableGrad, isGradEnabled, scope, keep, runPrim, type MemoryInfo, type GradHook } from './tensor.js';
 export type { DType, FloatDType, TypedArray } from './dtype.js';
 export { isFloat, promoteTypes } from './dtype.js';
 export { OpError, type Shape } from './shape.js';
 export type { Backend, Kernel, KernelTable, KernelTensor } from './backend.js';
+export { BackendNotInstalled, KernelFallback } from './backend.js';
 export { INFER, type PrimAttrs, type PrimName, type Conv2dGeometry } from './prims.js';
-export { registerBackend, getBackend, setBackend, backendInfo } from './registry.js';
+export { registerBackend, getBackend, setBackend, setBackendAsync, initBackends, backendInfo, type BackendFactory, type BackendInfo, type BackendStatus, type FallbackRecord } from './registry.js';
 export { ReferenceBackend, referenceKernels } from './backends/reference/index.js';
 export { Generator, defaultGenerator, manualSeed } from './random.js';
 export * from './creation.js';

@@ -2,8 +2,9 @@
  * PyTorch-style methods on Tensor (`x.add(y).relu().sum()`), attached to the prototype here so
  * tensor.ts needs no import of the op modules.
  */
-import type { DType } from './dtype.js';
-import { Tensor } from './tensor.js';
+import type { Backend } from './backend.js';
+import { DTYPES, type DType } from './dtype.js';
+import { Tensor, toBackend } from './tensor.js';
 import * as b from './ops/basic.js';
 import * as c from './ops/composite.js';
 import { backward, type BackwardOptions } from './autograd/backward.js';
@@ -62,7 +63,11 @@ declare module './tensor.js' {
     repeat(...repeats: number[]): Tensor;
     slice(dim: number, start?: number, end?: number, step?: number): Tensor;
     narrow(dim: number, start: number, length: number): Tensor;
-    to(dtype: DType): Tensor;
+    /**
+     * `to(dtype)` casts (recorded by autograd); `to(backend)` (a Backend or a registered backend
+     * name, never a dtype name) copies the values to that backend, keeping the dtype.
+     */
+    to(target: DType | Backend | string): Tensor;
     float(): Tensor;
     double(): Tensor;
     int(): Tensor;
@@ -121,7 +126,7 @@ const methods: Partial<Record<keyof Tensor, unknown>> = {
   repeat(this: Tensor, ...r: number[]) { return c.repeat(this, r); },
   slice(this: Tensor, d: number, s?: number, e?: number, st?: number) { return b.slice(this, d, s, e, st); },
   narrow(this: Tensor, d: number, s: number, l: number) { return b.narrow(this, d, s, l); },
-  to(this: Tensor, dtype: DType) { return b.cast(this, dtype); },
+  to(this: Tensor, target: DType | Backend | string) { return typeof target === 'string' && (DTYPES as readonly string[]).includes(target) ? b.cast(this, target as DType) : toBackend(this, target); },
   float(this: Tensor) { return b.cast(this, 'float32'); },
   double(this: Tensor) { return b.cast(this, 'float64'); },
   int(this: Tensor) { return b.cast(this, 'int32'); },

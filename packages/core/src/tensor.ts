@@ -2,12 +2,12 @@
  * Tensor, storage and the dispatch engine: every primitive goes through `runPrim`, which checks
  * inputs, infers the output, calls the backend kernel and records the autograd node.
  */
-import type { Backend, KernelTensor } from './backend.js';
+import { type Backend, KernelFallback, type KernelTensor } from './backend.js';
 import { referenceKernels } from './backends/reference/index.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
 import { INFER, type PrimAttrs, type PrimName } from './prims.js';
 import { fmtShape, OpError, type Shape, shapeSize } from './shape.js';
-import { getBackend } from './registry.js';
+import { getBackend, recordFallback } from './registry.js';
 
 /** A backend buffer shared by a tensor and its reshapes; released when the last user lets go. */
 export class Storage {
@@ -305,14 +305,39 @@ export function wrap(backend: Backend, handle: unknown, shape: Shape, dtype: DTy
 
 /** @internal creates a tensor from host data on a backend (ownership of `data` passes). */
 export function fromData(data: TypedArray, shape: Shape, dtype: DType, backend: Backend = getBackend()): Tensor {
+  checkDType('tensor', backend, dtype);
   return wrap(backend, backend.upload(data, dtype), shape, dtype);
+}
+
+function checkDType(op: string, backend: Backend, dtype: DType): void {
+  if (backend.dtypes && !backend.dtypes.includes(dtype)) {
+    throw new OpError(op, `backend '${backend.name}' does not support ${dtype} (it supports ${backend.dtypes.join(', ')}); cast first or use another backend`);
+  }
+}
+
+/**
+ * Copies `t`'s values to `backend`, keeping shape and dtype (the same tensor when it is already
+ * there). The copy is a leaf: it keeps `requiresGrad` of a leaf source; moving a tensor from the
+ * middle of a recorded graph is refused, because the move is not differentiable.
+ */
+export function toBackend(t: Tensor, backend: Backend | string): Tensor {
+  const target = typeof backend === 'string' ? getBackend(backend) : backend;
+  const source = t.live('to').backend;
+  if (source === target) return t;
+  if (t.node) throw new OpError('to', `tensor #${t.id} was computed by a recorded op; moving it to '${target.name}' would cut the graph: detach() it or move the leaves instead`);
+  checkDType('to', target, t.dtype);
+  if (!source.readSync) throw new OpError('to', `backend '${source.name}' cannot read synchronously; read with await t.data() and create the tensor on '${target.name}'`);
+  const moved = wrap(target, target.upload(source.readSync(t.storage!.handle, t.dtype, t.size), t.dtype), t.shape, t.dtype);
+  if (t.requiresGrad) moved.requiresGrad = true;
+  return moved;
 }
 
 // ---- dispatch ------------------------------------------------------------------------------
 
-/** Runs the reference kernel for a primitive a backend lacks, moving data both ways. */
-function fallback<K extends PrimName>(backend: Backend, name: K, inputs: readonly Tensor[], attrs: PrimAttrs[K], out: { shape: number[]; dtype: DType }): unknown {
-  if (!backend.readSync) throw new OpError(name, `backend '${backend.name}' has no '${name}' kernel and cannot read synchronously for the reference fallback`);
+/** Runs the reference kernel for a primitive a backend lacks (or declines), moving data both ways. */
+function fallback<K extends PrimName>(backend: Backend, name: K, inputs: readonly Tensor[], attrs: PrimAttrs[K], out: { shape: number[]; dtype: DType }, reason: string): unknown {
+  if (!backend.readSync) throw new OpError(name, `backend '${backend.name}' has no '${name}' kernel (${reason}) and cannot read synchronously for the reference fallback`);
+  recordFallback(backend.name, name, reason);
   const views = inputs.map((t) => ({ data: t.dataSync(), shape: t.shape, dtype: t.dtype }));
   const result = referenceKernels[name](views, attrs, out);
   return backend.upload(result, out.dtype);
@@ -331,8 +356,18 @@ export function runPrim<K extends PrimName>(name: K, inputs: readonly Tensor[], 
   if (name === 'reshape') {
     result = new Tensor(first.storage!.retain(), out.shape, out.dtype);
   } else {
+    if (backend.dtypes) checkDType(name, backend, out.dtype);
     const kernel = backend.kernels[name];
-    const handle = kernel ? kernel(inputs.map((t) => t.kernelView(name)), attrs, out) : fallback(backend, name, inputs, attrs, out);
+    let handle: unknown;
+    if (!kernel) handle = fallback(backend, name, inputs, attrs, out, backend.missingReasons?.[name] ?? 'no kernel');
+    else {
+      try {
+        handle = kernel(inputs.map((t) => t.kernelView(name)), attrs, out);
+      } catch (e) {
+        if (!(e instanceof KernelFallback)) throw e;
+        handle = fallback(backend, name, inputs, attrs, out, e.reason);
+      }
+    }
     result = wrap(backend, handle, out.shape, out.dtype);
   }
   if (gradEnabled && isFloat(out.dtype)) {

@@ -260,20 +260,39 @@ export function compareOutput(stdout, expected) {
 }
 
 /**
+ * Builds (unless `build` is false) and packs each of `targets` once into `dest`, so several checks
+ * (publint, attw, the install smoke test) share one tarball per package.
+ * @returns {Map<string, string>} package name -> tarball path
+ */
+export function packAll(targets, dest, { build = true, pnpm = pnpmCommand() } = {}) {
+  const tarballs = new Map();
+  for (const pkg of targets) {
+    if (build) buildPackage(pkg, pnpm);
+    tarballs.set(pkg.name, packPackage(pkg, dest, pnpm));
+  }
+  return tarballs;
+}
+
+/**
  * Packs `pkg` (and its workspace dependencies), installs it alone into an empty temp folder and runs
- * its README example.
+ * its README example. With `tarballs` (from `packAll`), uses those instead of building and packing.
  * @returns {{ name: string, tarball: string, files: string[], problems: string[], example: ReturnType<typeof runExample>, expected: string[], dir: string }}
  */
-export function smokePackage(pkg, { packages = workspacePackages(), build = true, pnpm = pnpmCommand(), keep = false } = {}) {
+export function smokePackage(pkg, { packages = workspacePackages(), build = true, pnpm = pnpmCommand(), keep = false, tarballs = undefined } = {}) {
   const work = mkdtempSync(join(tmpdir(), `pack-smoke-${basename(pkg.dir)}-`));
   try {
     const tarDir = join(work, 'tarballs');
     const appDir = join(work, 'app');
     for (const d of [tarDir, appDir]) mkdirSync(d, { recursive: true });
     const deps = workspaceDependencyClosure(packages, pkg.name).map((n) => packages.find((p) => p.name === n));
-    if (build) for (const p of [...deps, pkg]) buildPackage(p, pnpm);
-    const tarball = packPackage(pkg, tarDir, pnpm);
-    const depTarballs = deps.map((p) => packPackage(p, tarDir, pnpm));
+    const packed = (p) => {
+      const t = tarballs?.get(p.name);
+      if (tarballs && !t) throw new Error(`pack-smoke: no tarball for ${p.name} (a dependency of ${pkg.name}); is it private?`);
+      return t ?? packPackage(p, tarDir, pnpm);
+    };
+    if (build && !tarballs) for (const p of [...deps, pkg]) buildPackage(p, pnpm);
+    const tarball = packed(pkg);
+    const depTarballs = deps.map(packed);
     const entries = readTarball(tarball);
     const problems = checkTarball(entries);
     const { code, expected } = extractReadmeExample(readFileSync(join(pkg.dir, 'README.md'), 'utf8'));

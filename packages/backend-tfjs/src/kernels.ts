@@ -1,0 +1,323 @@
+/**
+ * The core's primitives as TensorFlow.js ops. Every kernel gets tfjs tensors (reshaped to the view
+ * the engine asks for, since the engine's reshape shares a handle under a new shape), runs inside
+ * `tidy` so intermediates are freed, and returns a tensor of its own. Calls a kernel does not
+ * cover the way the reference does (an int32 `exp`, say) throw `KernelFallback` with the reason,
+ * and the engine runs the reference kernel instead. im2col/col2im (`unfold`/`fold`) are a gather
+ * and a scatter over cached index tables, so convolution training never touches tfjs-wasm's
+ * missing `Conv2DBackpropFilter` or its slow `Conv2DBackpropInput`.
+ */
+import { type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
+import type * as tfc from '@tensorflow/tfjs-core';
+
+/** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
+export type Tf = typeof tfc;
+export type TfTensor = tfc.Tensor;
+type Out = { shape: number[]; dtype: DType };
+
+const FLOAT_UNARY = {
+  neg: 'neg', abs: 'abs', exp: 'exp', log: 'log', log1p: 'log1p', sqrt: 'sqrt', rsqrt: 'rsqrt', sin: 'sin', cos: 'cos',
+  tanh: 'tanh', sigmoid: 'sigmoid', relu: 'relu', erf: 'erf', floor: 'floor',
+} as const;
+
+/** Index tables for unfold/fold/gather, by geometry: kept on the backend, the oldest freed past 64. */
+class IndexCache {
+  private readonly map = new Map<string, TfTensor>();
+  constructor(private readonly tf: Tf) {}
+  get(key: string, make: () => Int32Array, shape: number[]): TfTensor {
+    let t = this.map.get(key);
+    if (t) {
+      this.map.delete(key);
+      this.map.set(key, t);
+      return t;
+    }
+    const data = make();
+    t = this.tf.keep(this.tf.tensor(data, shape, 'int32'));
+    this.map.set(key, t);
+    if (this.map.size > 64) {
+      const [oldKey, old] = this.map.entries().next().value as [string, TfTensor];
+      this.map.delete(oldKey);
+      old.dispose();
+    }
+    return t;
+  }
+  clear(): void {
+    for (const t of this.map.values()) t.dispose();
+    this.map.clear();
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function strides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/**
+ * Flat input offset of each im2col entry (row (c, ki, kj), column (oy, ox)) in the zero-padded
+ * image [C, H + 2ph, W + 2pw]: the same for every batch element.
+ */
+function im2colIndex(c: number, h: number, w: number, g: Conv2dGeometry, oh: number, ow: number): Int32Array {
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.stride;
+  const [dh, dw] = g.dilation;
+  const hp = h + 2 * g.padding[0];
+  const wp = w + 2 * g.padding[1];
+  const L = oh * ow;
+  const idx = new Int32Array(c * kh * kw * L);
+  let k = 0;
+  for (let ch = 0; ch < c; ch++) {
+    for (let ki = 0; ki < kh; ki++) {
+      for (let kj = 0; kj < kw; kj++) {
+        for (let oy = 0; oy < oh; oy++) {
+          const row = ch * hp * wp + (oy * sh + ki * dh) * wp + kj * dw;
+          for (let ox = 0; ox < ow; ox++) idx[k++] = row + ox * sw;
+        }
+      }
+    }
+  }
+  return idx;
+}
+
+/** Output rows of a convolution over `h` input rows. */
+const outRows = (h: number, g: Conv2dGeometry) => Math.floor((h + 2 * g.padding[0] - g.dilation[0] * (g.kernel[0] - 1) - 1) / g.stride[0]) + 1;
+
+/** Flat offsets into x of every position of `index` (torch.gather), without the axis term. */
+function gatherBase(xShape: readonly number[], iShape: readonly number[], axis: number): Int32Array {
+  const xs = strides(xShape);
+  const n = iShape.reduce((a, b) => a * b, 1);
+  const base = new Int32Array(n);
+  const coord = new Array<number>(iShape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let off = 0;
+    for (let d = 0; d < coord.length; d++) if (d !== axis) off += coord[d]! * xs[d]!;
+    base[i] = off;
+    for (let d = coord.length - 1; d >= 0; d--) {
+      if (++coord[d]! < iShape[d]!) break;
+      coord[d] = 0;
+    }
+  }
+  return base;
+}
+
+export interface TfjsKernels {
+  kernels: Partial<KernelTable<TfTensor>>;
+  /** Frees cached index tables (they are rebuilt on demand). */
+  clearCache(): void;
+}
+
+/** Builds the kernel table on `tf`; `activate` runs before each kernel (selects the tfjs backend). */
+export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
+  const cache = new IndexCache(tf);
+
+  /** The handle as a tensor of the view's shape. */
+  const view = (t: KernelTensor<TfTensor>): TfTensor => (sameShape(t.data.shape, t.shape) ? t.data : tf.reshape(t.data, [...t.shape]));
+
+  function kernel<K extends PrimName>(fn: (xs: TfTensor[], attrs: PrimAttrs[K], out: Out, inputs: readonly KernelTensor<TfTensor>[]) => TfTensor): Kernel<K, TfTensor> {
+    return (inputs, attrs, out) => {
+      activate();
+      // Empty results need no arithmetic, and several tfjs kernels reject empty inputs.
+      if (out.shape.includes(0)) return tf.zeros(out.shape, out.dtype as tfc.DataType);
+      return tf.tidy(() => {
+        let r = fn(inputs.map(view), attrs, out, inputs);
+        if (r.dtype !== out.dtype) r = tf.cast(r, out.dtype as tfc.DataType);
+        if (!sameShape(r.shape, out.shape)) r = tf.reshape(r, out.shape);
+        // Never hand back an input's own tensor object: each storage disposes its handle.
+        for (const i of inputs) if (i.data === r) return tf.clone(r);
+        return r;
+      });
+    };
+  }
+
+  const refuse = (why: string): never => {
+    throw new KernelFallback(why);
+  };
+  const isNaN = (x: TfTensor) => tf.isNaN(x);
+
+  const unary = <K extends keyof typeof FLOAT_UNARY | 'sign'>(op: K): Kernel<K, TfTensor> =>
+    kernel<K>(([x]) => {
+      if (x!.dtype === 'float32') {
+        // tfjs's sign maps NaN to 0; PyTorch (and the reference) keep NaN
+        if (op === 'sign') return tf.where(isNaN(x!), x!, tf.sign(x!));
+        return (tf[FLOAT_UNARY[op as keyof typeof FLOAT_UNARY]] as (t: TfTensor) => TfTensor)(x!);
+      }
+      if (x!.dtype === 'int32') {
+        if (op === 'neg') return tf.neg(x!);
+        if (op === 'abs') return tf.abs(x!);
+        if (op === 'sign') return tf.sign(x!);
+        if (op === 'relu') return tf.maximum(x!, tf.scalar(0, 'int32'));
+        if (op === 'floor') return tf.clone(x!);
+      }
+      return refuse(`${op} on ${x!.dtype}: the reference computes in doubles and stores as ${x!.dtype}`);
+    });
+
+  const nanPropagating = (a: TfTensor, b: TfTensor, r: TfTensor) => (a.dtype === 'float32' ? tf.where(isNaN(a), a, tf.where(isNaN(b), b, r)) : r);
+  const binaryOps = {
+    add: (a: TfTensor, b: TfTensor) => tf.add(a, b),
+    sub: (a: TfTensor, b: TfTensor) => tf.sub(a, b),
+    mul: (a: TfTensor, b: TfTensor) => tf.mul(a, b),
+    div: (a: TfTensor, b: TfTensor) => (a.dtype === 'int32' ? refuse('int32 div: the reference truncates a / b toward zero, tfjs floors') : tf.div(a, b)),
+    pow: (a: TfTensor, b: TfTensor) => (a.dtype === 'int32' ? refuse('int32 pow: the reference computes Math.pow in doubles') : tf.pow(a, b)),
+    // tfjs's maximum/minimum drop NaN; PyTorch propagates it
+    maximum: (a: TfTensor, b: TfTensor) => nanPropagating(a, b, tf.maximum(a, b)),
+    minimum: (a: TfTensor, b: TfTensor) => nanPropagating(a, b, tf.minimum(a, b)),
+  };
+  const compareOps = {
+    eq: tf.equal, ne: tf.notEqual, lt: tf.less, le: tf.lessEqual, gt: tf.greater, ge: tf.greaterEqual,
+  };
+  const asNumber = (x: TfTensor) => (x.dtype === 'bool' ? tf.cast(x, 'int32') : x);
+  /** Reductions take rank >= 1 (tfjs rejects axis 0 of a scalar); the wrapper restores the shape. */
+  const atLeast1d = (x: TfTensor) => (x.rank === 0 ? tf.reshape(x, [1]) : x);
+
+  const reduce = (kind: 'sum' | 'max' | 'min') =>
+    kernel<'sum' | 'max' | 'min'>(([x], { axes }) => {
+      const v = atLeast1d(asNumber(x!));
+      if (axes.length === 0) return tf.clone(v);
+      return kind === 'sum' ? tf.sum(v, axes, true) : kind === 'max' ? tf.max(v, axes, true) : tf.min(v, axes, true);
+    });
+  const argReduce = (kind: 'argmax' | 'argmin') =>
+    kernel<'argmax' | 'argmin'>(([x], { axis }) => {
+      let v = atLeast1d(asNumber(x!));
+      // tfjs skips NaN where PyTorch picks it: NaN becomes the extreme value (exact unless an
+      // infinity of the same sign comes before the NaN)
+      if (v.dtype === 'float32') v = tf.where(isNaN(v), tf.scalar(kind === 'argmax' ? Infinity : -Infinity), v);
+      return kind === 'argmax' ? tf.argMax(v, axis) : tf.argMin(v, axis);
+    });
+
+  /**
+   * x[begin:end:step] per dim by slicing and reshaping (wasm's StridedSlice handles only float32:
+   * on int32 it returns reinterpreted bits and on bool it writes past its output).
+   */
+  const takeStrided = (x: TfTensor, begin: readonly number[], end: readonly number[], step: readonly number[], outShape: readonly number[]): TfTensor => {
+    let y = tf.slice(x, [...begin], end.map((e, d) => e - begin[d]!));
+    for (let d = 0; d < step.length; d++) {
+      const s = step[d]!;
+      const n = outShape[d]!;
+      if (s === 1 || n === y.shape[d]) continue;
+      // pad the dim to n * s, view it as [n, s] and keep index 0 of each group
+      const pads: [number, number][] = y.shape.map((_, i) => [0, i === d ? n * s - y.shape[d]! : 0]);
+      const grouped = [...y.shape];
+      grouped.splice(d, 1, n, s);
+      const size = grouped.map((g, i) => (i === d + 1 ? 1 : g));
+      const picked = tf.slice(tf.reshape(tf.pad(y, pads), grouped), grouped.map(() => 0), size);
+      const shape = [...y.shape];
+      shape[d] = n;
+      y = tf.reshape(picked, shape);
+    }
+    return y;
+  };
+
+  /** Spreads x along each dim by `step` (zeros between), then pads to place it at `begin` in `shape`. */
+  const placeStrided = (x: TfTensor, shape: readonly number[], begin: readonly number[], step: readonly number[]): TfTensor => {
+    let y = x;
+    for (let d = 0; d < step.length; d++) {
+      const s = step[d]!;
+      const n = y.shape[d]!;
+      if (s === 1 || n <= 1) continue;
+      const pads: [number, number][] = y.shape.map(() => [0, 0]);
+      pads.splice(d + 1, 0, [0, s - 1]);
+      const spread = tf.pad(tf.expandDims(y, d + 1), pads);
+      const merged = [...y.shape];
+      merged[d] = n * s;
+      const sliceSize = [...y.shape];
+      sliceSize[d] = (n - 1) * s + 1;
+      y = tf.slice(tf.reshape(spread, merged), merged.map(() => 0), sliceSize);
+    }
+    return tf.pad(y, shape.map((size, d) => [begin[d]!, size - begin[d]! - y.shape[d]!] as [number, number]));
+  };
+
+  const unfoldGeometry = (c: number, h: number, w: number, g: Conv2dGeometry, oh: number, ow: number) => {
+    const key = `i2c:${c},${h},${w}:${g.kernel}:${g.stride}:${g.padding}:${g.dilation}`;
+    return cache.get(key, () => im2colIndex(c, h, w, g, oh, ow), [c * g.kernel[0] * g.kernel[1] * oh * ow]);
+  };
+
+  const flatGatherIndex = (xShape: readonly number[], index: TfTensor, axis: number): TfTensor => {
+    const base = cache.get(`g:${xShape}:${index.shape}:${axis}`, () => gatherBase(xShape, index.shape, axis), [index.size]);
+    return tf.add(base, tf.mul(tf.reshape(index, [-1]), tf.scalar(strides(xShape)[axis]!, 'int32')));
+  };
+
+  const kernels: Partial<KernelTable<TfTensor>> = {
+    ...(Object.fromEntries([...Object.keys(FLOAT_UNARY), 'sign'].map((op) => [op, unary(op as 'neg')])) as unknown as Pick<KernelTable<TfTensor>, keyof typeof FLOAT_UNARY | 'sign'>),
+    ...(Object.fromEntries(
+      Object.entries(binaryOps).map(([op, f]) => [op, kernel(([a, b]) => (a!.dtype === 'bool' ? refuse(`${op} on bool`) : f(a!, b!)))]),
+    ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof binaryOps>),
+    ...(Object.fromEntries(
+      Object.entries(compareOps).map(([op, f]) => [op, kernel(([a, b]) => (f as (a: TfTensor, b: TfTensor) => TfTensor)(asNumber(a!), asNumber(b!)))]),
+    ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof compareOps>),
+    where: kernel<'where'>(([c, a, b], _attrs, out) => {
+      const to = (t: TfTensor) => (sameShape(t.shape, out.shape) ? t : tf.broadcastTo(t, out.shape));
+      // wasm's Select treats every value as 4 bytes: bool operands go through int32
+      return tf.where(to(c!), to(asNumber(a!)), to(asNumber(b!)));
+    }),
+    cast: kernel<'cast'>(([x], { dtype }) => {
+      if (dtype === 'bool') return x!.dtype === 'bool' ? tf.clone(x!) : tf.notEqual(x!, tf.scalar(0, x!.dtype));
+      if (dtype === 'float64') return refuse('float64 is not supported by tfjs');
+      return tf.cast(x!, dtype);
+    }),
+    sum: reduce('sum'),
+    max: reduce('max'),
+    min: reduce('min'),
+    argmax: argReduce('argmax'),
+    argmin: argReduce('argmin'),
+    reshape: kernel<'reshape'>(([x], { shape }) => tf.reshape(x!, shape)),
+    permute: kernel<'permute'>(([x], { perm }) => tf.transpose(x!, perm)),
+    expand: kernel<'expand'>(([x], { shape }) => tf.broadcastTo(x!, shape)),
+    slice: kernel<'slice'>(([x], { begin, end, step }, out) => takeStrided(x!, begin, end, step, out.shape)),
+    unslice: kernel<'unslice'>(([x], { shape, begin, step }) => placeStrided(x!, shape, begin, step)),
+    pad: kernel<'pad'>(([x], { before, after, value }) => {
+      if (before.some((p) => p < 0) || after.some((p) => p < 0)) refuse('negative padding (cropping)');
+      return tf.pad(x!, before.map((b, i) => [b, after[i]!] as [number, number]), value);
+    }),
+    cat: kernel<'cat'>((xs, { axis }) => tf.concat(xs, axis)),
+    matmul: kernel<'matmul'>(([a, b], { transA, transB }) => tf.matMul(a as tfc.Tensor3D, b as tfc.Tensor3D, transA, transB)),
+    unfold: kernel<'unfold'>(([x], g, out) => {
+      const [n, c, h, w] = x!.shape as [number, number, number, number];
+      const [ph, pw] = g.padding;
+      const oh = outRows(h, g);
+      const idx = unfoldGeometry(c, h, w, g, oh, out.shape[2]! / oh);
+      const padded = ph || pw ? tf.pad(x!, [[0, 0], [0, 0], [ph, ph], [pw, pw]]) : x!;
+      return tf.gather(tf.reshape(padded, [n, -1]), idx, 1);
+    }),
+    fold: kernel<'fold'>(([cols], g, out) => {
+      const [n, c, h, w] = out.shape as [number, number, number, number];
+      const [ph, pw] = g.padding;
+      const oh = outRows(h, g);
+      const idx = unfoldGeometry(c, h, w, g, oh, cols!.shape[2]! / oh);
+      const hp = h + 2 * ph;
+      const wp = w + 2 * pw;
+      // scatterND sums duplicate indices: overlapping windows add up, as col2im must
+      const rows = tf.transpose(tf.reshape(cols!, [n, -1]));
+      const img = tf.transpose(tf.scatterND(tf.reshape(idx, [-1, 1]), rows, [c * hp * wp, n]));
+      const full = tf.reshape(img, [n, c, hp, wp]);
+      return ph || pw ? tf.slice(full, [0, 0, ph, pw], [n, c, h, w]) : full;
+    }),
+    gather: kernel<'gather'>(([x, index], { axis }) => tf.gather(tf.reshape(asNumber(x!), [-1]), flatGatherIndex(x!.shape, index!, axis))),
+    scatterAdd: kernel<'scatterAdd'>(([x, index, src], { axis }) => {
+      if (x!.dtype === 'bool') refuse('scatterAdd on bool');
+      const flat = flatGatherIndex(x!.shape, index!, axis);
+      return tf.add(x!, tf.reshape(tf.scatterND(tf.reshape(flat, [-1, 1]), tf.reshape(src!, [-1]), [x!.size]), x!.shape));
+    }),
+    indexSelect: kernel<'indexSelect'>(([x, index], { axis }) => tf.gather(asNumber(x!), index!, axis)),
+    indexAdd: kernel<'indexAdd'>(([x, index, src], { axis }) => {
+      if (x!.dtype === 'bool') refuse('indexAdd on bool');
+      const perm = x!.shape.map((_, i) => i);
+      perm.splice(axis, 1);
+      perm.unshift(axis);
+      const inverse = perm.map((_, i) => perm.indexOf(i));
+      const srcT = tf.transpose(src!, perm);
+      const shapeT = perm.map((p) => x!.shape[p]!);
+      const added = tf.scatterND(tf.reshape(index!, [-1, 1]), srcT, shapeT);
+      return tf.add(x!, tf.transpose(added, inverse));
+    }),
+  };
+  return { kernels, clearCache: () => cache.clear() };
+}

@@ -1,0 +1,68 @@
+/**
+ * The core's memory model on tfjs-wasm: release disposes the tfjs tensor, so a 10,000-step
+ * training loop (the core's memory test) ends with flat methodzoo and tfjs memory.
+ */
+import * as mz from '@methodzoo/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import '../src/index.js';
+
+await mz.setBackendAsync('tfjs-wasm');
+
+describe('memory on tfjs-wasm', () => {
+  it('dispose and scope free the tfjs tensors', () => {
+    const before = tf.memory().numTensors;
+    const kept = mz.scope(() => {
+      const a = mz.ones([4, 4]);
+      const b = a.reshape(16).add(1);
+      a.matmul(a).relu().sum();
+      return b;
+    });
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(kept.tolist()).toEqual(new Array(16).fill(2));
+    kept.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('10,000 SGD steps of a small MLP end with the same live tensors, bytes and tfjs tensors as after step 1', () => {
+    const g = new mz.Generator(0);
+    const w1 = mz.keep(mz.randn([8, 4], { generator: g }).mul(0.3)).requiresGrad_();
+    const b1 = mz.keep(mz.zeros([8])).requiresGrad_();
+    const w2 = mz.keep(mz.randn([1, 8], { generator: g }).mul(0.3)).requiresGrad_();
+    const b2 = mz.keep(mz.zeros([1])).requiresGrad_();
+    const params = [w1, b1, w2, b2];
+    const x = mz.keep(mz.randn([16, 4], { generator: g }));
+    const y = mz.keep(x.sum(1, { keepdim: true }).sin());
+    const step = () =>
+      mz.scope(() => {
+        const h = mz.linear(x, w1, b1).tanh();
+        const loss = mz.mseLoss(mz.linear(h, w2, b2), y);
+        loss.backward();
+        mz.noGrad(() => {
+          for (const p of params) {
+            p.assign(p.sub(p.grad!.mul(0.05)));
+            p.grad!.dispose();
+            p.grad = null;
+          }
+        });
+        return loss;
+      });
+    const first = step();
+    const firstLoss = first.item();
+    first.dispose();
+    const baseline = mz.memory();
+    const tfBaseline = tf.memory();
+    let last = 0;
+    for (let i = 1; i < 10_000; i++) {
+      const l = step();
+      if (i === 9_999) last = l.item();
+      l.dispose();
+    }
+    const end = mz.memory();
+    expect(w1.backend.name).toBe('tfjs-wasm');
+    expect([end.tensors, end.bytes, end.buffers]).toEqual([baseline.tensors, baseline.bytes, baseline.buffers]);
+    expect(tf.memory().numTensors).toBe(tfBaseline.numTensors);
+    expect(tf.memory().numBytes).toBe(tfBaseline.numBytes);
+    expect(last).toBeLessThan(firstLoss / 10);
+  });
+});

@@ -54,7 +54,10 @@ const zero = (m: nn.Conv2d | nn.Conv1d): void => {
   if (m.bias) nn.init.zeros_(m.bias);
 };
 
-/** A Sequential whose forward also hands the timestep embedding to children that take one. */
+/**
+ * A Sequential whose forward also hands the timestep embedding to the children that take one: those
+ * with `takesTimestepEmbedding = true` (ResBlock; set it on a replacement block to receive `emb`).
+ */
 export class TimestepEmbedSequential extends nn.Module {
   constructor(...modules: nn.Module[]) {
     super();

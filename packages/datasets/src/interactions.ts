@@ -124,7 +124,7 @@ export function generateInteractions(opts: InteractionOptions): InteractionData 
 
   const parts = { train: [] as number[][], valid: [] as number[][], test: [] as number[][] };
   const keys = new Float64Array(numItems);
-  const order = new Int32Array(numItems);
+  const heap = new Int32Array(maxPer);
   for (let u = 0; u < numUsers; u++) {
     // Gumbel top-k: the n largest of s_ui + Gumbel noise are a sample without replacement from softmax(s_u)
     for (let i = 0; i < numItems; i++) {
@@ -133,10 +133,9 @@ export function generateInteractions(opts: InteractionOptions): InteractionData 
       let r = g.random();
       while (r === 0) r = g.random();
       keys[i] = dot / temperature - Math.log(-Math.log(r));
-      order[i] = i;
     }
     const n = g.integer(minPer, maxPer + 1);
-    const chosen = Array.from(order.sort((a, b) => keys[b]! - keys[a]!).subarray(0, n));
+    const chosen = topK(keys, n, heap);
     // the Gumbel order ranks items by preference; shuffle so the held-out items are not the favourites
     for (let i = n - 1; i > 0; i--) {
       const j = g.integer(0, i + 1);
@@ -179,4 +178,31 @@ export function generateInteractions(opts: InteractionOptions): InteractionData 
     itemLatents: f32(Q, [numItems, k]),
     itemBias: f32(bias, [numItems]),
   };
+}
+
+/** Indices of the n largest keys (ties to the lower index), by a size-n min-heap: O(I log n) rather than a full sort. */
+function topK(keys: Float64Array, n: number, heap: Int32Array): number[] {
+  // heap order: the root is the smallest kept key; among equal keys the higher index counts as smaller
+  const less = (a: number, b: number) => keys[a]! < keys[b]! || (keys[a] === keys[b] && a > b);
+  const down = (i: number, size: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < size && less(heap[l]!, heap[m]!)) m = l;
+      if (r < size && less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  for (let i = 0; i < n; i++) heap[i] = i;
+  for (let i = Math.floor(n / 2) - 1; i >= 0; i--) down(i, n);
+  for (let i = n; i < keys.length; i++) {
+    if (less(heap[0]!, i)) {
+      heap[0] = i;
+      down(0, n);
+    }
+  }
+  return Array.from(heap.subarray(0, n)).sort((a, b) => keys[b]! - keys[a]! || a - b);
 }

@@ -6,7 +6,7 @@
  */
 import { type Backend, type FloatDType, Generator, OpError, type Tensor, tensor } from '@methodzoo/core';
 
-/** du/dt of one state `u` (length d). Must return a new array or overwrite nothing it was given. */
+/** du/dt of one state `u` (length d; a view, not to be modified). The result is copied at once, so a reused buffer is fine. */
 export type OdeFunction = (t: number, u: Float64Array) => Float64Array | readonly number[];
 /** du/dt of B states stored back to back in `u` (length B*d); writes the result into `out`. */
 export type BatchedOdeFunction = (t: number, u: Float64Array, out: Float64Array, batch: number) => void;

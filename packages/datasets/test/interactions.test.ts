@@ -95,6 +95,19 @@ describe('generateInteractions', () => {
     expect(pearson(counts, b)).toBeGreaterThan(0.5);
   });
 
+  it('at a temperature near 0 every user takes exactly its top-scoring items', () => {
+    const cold = generateInteractions({ ...opts, numUsers: 50, temperature: 1e-9 });
+    const P = cold.userLatents.tolist() as number[][];
+    const Q = cold.itemLatents.tolist() as number[][];
+    const b = Array.from(cold.itemBias.dataSync());
+    for (let u = 0; u < 50; u++) {
+      const mine = [...itemsOf(cold.train, u), ...itemsOf(cold.valid, u), ...itemsOf(cold.test, u)].sort((x, y) => x - y);
+      const scores = Q.map((q, i) => q.reduce((s, v, c) => s + v * P[u]![c]!, b[i]!));
+      const best = scores.map((_, i) => i).sort((x, y) => scores[y]! - scores[x]!).slice(0, mine.length).sort((x, y) => x - y);
+      expect(mine).toEqual(best);
+    }
+  });
+
   it('image and text features are noisy projections of the item latents', () => {
     const Q = d.itemLatents.tolist() as number[][];
     const img = d.imageFeatures.tolist() as number[][];

@@ -299,7 +299,7 @@ export async function rehearse({ root = WORKSPACE_ROOT, bumps, install, keep = f
     if (diff) throw new Error(diff);
     result.install = { name: install, installed };
     result.example = { stdout: ex.stdout, expected };
-    step('stop the registry');
+    step('stop the registry, remove the temp folder');
   } finally {
     if (registry) await registry.stop();
     if (keep) log(`kept ${work}`);

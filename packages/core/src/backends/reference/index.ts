@@ -3,7 +3,7 @@
  * are tested against, and the fallback for kernels they lack.
  */
 import type { Backend, Kernel, KernelTable, KernelTensor } from '../../backend.js';
-import { allocArray, type DType, isFloat, type TypedArray } from '../../dtype.js';
+import { type DType, isFloat, type TypedArray } from '../../dtype.js';
 import { BINARY_OPS, COMPARE_OPS, convOutputSize, type PrimName, UNARY_OPS } from '../../prims.js';
 import { shapeSize } from '../../shape.js';
 import { foldKernel, unfoldKernel } from './conv.js';
@@ -11,10 +11,17 @@ import { binaryKernel, castKernel, unaryKernel, whereKernel } from './elementwis
 import { gatherScatterKernel, indexSlabKernel } from './indexing.js';
 import { matmulKernel } from './matmul.js';
 import { expandKernel, permuteKernel, sliceKernel, sliceWriteKernel } from './movement.js';
+import { give, take } from './pool.js';
 import { argReduceKernel, reduceKernel } from './reduce.js';
 
 type T = KernelTensor<TypedArray>;
-const alloc = (out: { shape: readonly number[]; dtype: DType }) => allocArray(out.dtype, shapeSize(out.shape));
+/**
+ * Every kernel returns a buffer of its own (never an input's): released buffers are recycled, so
+ * two tensors must never share one array. `alloc` is zero-filled; `fresh` is for kernels that
+ * write every element.
+ */
+const alloc = (out: { shape: readonly number[]; dtype: DType }) => take(out.dtype, shapeSize(out.shape), true);
+const fresh = (out: { shape: readonly number[]; dtype: DType }) => take(out.dtype, shapeSize(out.shape), false);
 
 function each<K extends PrimName>(names: readonly K[], make: (name: K) => Kernel<K, TypedArray>): { [P in K]: Kernel<P, TypedArray> } {
   return Object.fromEntries(names.map((n) => [n, make(n)])) as unknown as { [P in K]: Kernel<P, TypedArray> };
@@ -22,49 +29,49 @@ function each<K extends PrimName>(names: readonly K[], make: (name: K) => Kernel
 
 export const referenceKernels: KernelTable<TypedArray> = {
   ...each(UNARY_OPS, (op) => ([x], _a, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     unaryKernel(op, x!.data, o);
     return o;
   }),
   ...each([...BINARY_OPS, ...COMPARE_OPS], (op) => ([a, b], _attrs, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     binaryKernel(op, a!.data, a!.shape, b!.data, b!.shape, o, out.shape);
     return o;
   }),
   where: ([c, a, b], _attrs, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     whereKernel(c!.data, c!.shape, a!.data, a!.shape, b!.data, b!.shape, o, out.shape);
     return o;
   },
   cast: ([x], { dtype }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     castKernel(x!.data, o, dtype === 'int32' && isFloat(x!.dtype), dtype === 'bool');
     return o;
   },
   ...each(['sum', 'max', 'min'] as const, (kind) => ([x], { axes }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     reduceKernel(kind, x!.data, x!.shape, axes, o);
     return o;
   }),
   ...each(['argmax', 'argmin'] as const, (kind) => ([x], { axis }, out) => {
-    const o = alloc(out) as Int32Array;
+    const o = fresh(out) as Int32Array;
     argReduceKernel(kind, x!.data, x!.shape, axis, o);
     return o;
   }),
   // Contiguous storage makes reshape a relabelling; the engine shares the buffer instead of calling this.
   reshape: ([x]) => x!.data.slice(),
   permute: ([x], { perm }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     permuteKernel(x!.data, x!.shape, perm, o);
     return o;
   },
   expand: ([x], _attrs, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     expandKernel(x!.data, x!.shape, out.shape, o);
     return o;
   },
   slice: ([x], { begin, step }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     sliceKernel(x!.data, x!.shape, begin, step, o, out.shape);
     return o;
   },
@@ -80,7 +87,7 @@ export const referenceKernels: KernelTable<TypedArray> = {
     return o;
   },
   cat: (xs, { axis }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     const begin = out.shape.map(() => 0);
     const step = out.shape.map(() => 1);
     for (const x of xs) {
@@ -90,7 +97,7 @@ export const referenceKernels: KernelTable<TypedArray> = {
     return o;
   },
   matmul: ([a, b], { transA, transB }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     matmulKernel(a!.data, a!.shape, b!.data, b!.shape, transA, transB, o);
     return o;
   },
@@ -105,7 +112,7 @@ export const referenceKernels: KernelTable<TypedArray> = {
     return o;
   },
   gather: ([x, index], { axis }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     gatherScatterKernel('gather', x!.data, x!.shape, index!.data as Int32Array, index!.shape, axis, o);
     return o;
   },
@@ -115,7 +122,7 @@ export const referenceKernels: KernelTable<TypedArray> = {
     return o;
   },
   indexSelect: ([x, index], { axis }, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     indexSlabKernel('select', x!.data, x!.shape, index!.data as Int32Array, axis, o);
     return o;
   },
@@ -138,7 +145,8 @@ export class ReferenceBackend implements Backend<TypedArray> {
   readSync(handle: TypedArray): TypedArray {
     return handle.slice();
   }
-  release(): void {
-    // typed arrays belong to the GC; the engine's counters track liveness
+  release(handle: TypedArray): void {
+    // back to the pool when the buffer is one of ours; otherwise the GC takes it
+    give(handle);
   }
 }

@@ -1,4 +1,5 @@
-import { allocArray, dtypeOfArray, type TypedArray } from '../../dtype.js';
+import { dtypeOfArray, type TypedArray } from '../../dtype.js';
+import { give, take } from './pool.js';
 
 /** Copies a row-major [rows, cols] block into [cols, rows]. Blocked so both sides stay in cache. */
 export function transpose2d(src: TypedArray, srcOff: number, rows: number, cols: number, dst: TypedArray): void {
@@ -81,8 +82,8 @@ export function matmulKernel(a: TypedArray, aShape: readonly number[], b: TypedA
   const N = transB ? bShape[1]! : bShape[2]!;
   const batch = Math.max(ba, bb);
   const dtype = dtypeOfArray(out);
-  const packA = transA ? allocArray(dtype, M * K) : null;
-  const packB = transB ? null : allocArray(dtype, N * K);
+  const packA = transA ? take(dtype, M * K, false) : null;
+  const packB = transB ? null : take(dtype, N * K, false);
   let lastA = -1, lastB = -1;
   for (let t = 0; t < batch; t++) {
     const ia = ba === 1 ? 0 : t;
@@ -103,4 +104,6 @@ export function matmulKernel(a: TypedArray, aShape: readonly number[], b: TypedA
     lastB = ib;
     gemmABt(A, aOff, B, bOff, out, t * M * N, M, N, K);
   }
+  if (packA) give(packA);
+  if (packB) give(packB);
 }

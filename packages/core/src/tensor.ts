@@ -114,10 +114,26 @@ function collectTensors(value: unknown, into: Set<Tensor>, depth = 0): void {
   }
 }
 
+/** Adds the tensors a recorded graph still needs for backward (unfreed node inputs, transitively). */
+function collectGraph(roots: Set<Tensor>): void {
+  const stack = [...roots];
+  while (stack.length) {
+    const node = stack.pop()!.node;
+    if (!node || node.freed) continue;
+    for (const input of node.inputs) {
+      if (!roots.has(input)) {
+        roots.add(input);
+        stack.push(input);
+      }
+    }
+  }
+}
+
 /**
  * Runs `fn` and disposes every tensor it created, except those it returns (found in arrays, maps
- * and plain objects up to 4 levels deep) and those marked with `keep()`. Returned tensors move to
- * the enclosing scope. `fn` must be synchronous: async work escapes the scope.
+ * and plain objects up to 4 levels deep), the tensors their autograd graph still needs for
+ * backward, and those marked with `keep()`. Survivors move to the enclosing scope. `fn` must be
+ * synchronous: async work escapes the scope.
  */
 export function scope<T>(fn: () => T): T {
   const created: Tensor[] = [];
@@ -131,7 +147,10 @@ export function scope<T>(fn: () => T): T {
   } finally {
     scopeStack.pop();
     const returned = new Set<Tensor>();
-    if (ok) collectTensors(result, returned);
+    if (ok) {
+      collectTensors(result, returned);
+      collectGraph(returned);
+    }
     const parent = scopeStack[scopeStack.length - 1];
     for (const t of created) {
       if (t.kept || t.isDisposed) continue;
@@ -241,7 +260,8 @@ export class Tensor {
     liveTensors--;
     this.storage.release();
     this.storage = null;
-    this.node = null;
+    // The node stays: backward can still pass through this tensor, and a rule that needs its
+    // values fails loudly naming it instead of silently dropping the gradient.
     if (this.grad && !this.grad.isDisposed) this.grad.dispose();
     this.grad = null;
   }

@@ -102,3 +102,37 @@ describe('a long training loop keeps backend memory flat', () => {
     expect(last).toBeLessThan(first / 10);
   });
 });
+
+describe('scopes and autograd', () => {
+  it('a tensor returned from a scope keeps the graph it needs for backward', () => {
+    const w = mz.keep(mz.tensor([2, 3], { requiresGrad: true }));
+    const before = mz.memory().tensors;
+    const loss = mz.scope(() => w.mul(w).exp().sum());
+    loss.backward();
+    const e = [Math.exp(4), Math.exp(9)];
+    expect(w.grad!.dataSync()[0]).toBeCloseTo(4 * e[0]!, 0);
+    expect(w.grad!.dataSync()[1]).toBeCloseTo(6 * e[1]!, 0);
+    // the graph's intermediates moved out with the result; an enclosing scope frees them
+    expect(mz.memory().tensors).toBeGreaterThan(before + 1);
+  });
+
+  it('an enclosing scope frees the graph kept for a returned tensor', () => {
+    const w = mz.keep(mz.tensor([2, 3], { requiresGrad: true }));
+    const before = mz.memory().tensors;
+    mz.scope(() => {
+      const loss = mz.scope(() => w.mul(w).exp().sum());
+      loss.backward();
+    });
+    w.grad!.dispose();
+    w.grad = null;
+    expect(mz.memory().tensors).toBe(before);
+  });
+
+  it('backward through a tensor whose needed input was disposed fails naming it', () => {
+    const w = mz.tensor([2, 3], { requiresGrad: true });
+    const h = w.mul(2);
+    const y = h.exp().sum();
+    h.dispose();
+    expect(() => y.backward()).toThrow(/the gradient of 'exp' needs its input 0 \(tensor #\d+ \[2\]\), which was disposed/);
+  });
+});

@@ -102,6 +102,11 @@ function run(outputs: readonly Tensor[], seeds: readonly (Tensor | null | undefi
       const needs = node.inputs.map((i) => i.requiresGrad && (!leads || leads.has(i)));
       if (needs.some(Boolean)) {
         const ctx: VjpContext<typeof node.prim> = { inputs: node.inputs, output: t, attrs: node.attrs as never, needs };
+        const disposed = node.inputs.findIndex((input) => input.isDisposed);
+        if (disposed >= 0) {
+          const x = node.inputs[disposed]!;
+          throw new OpError('backward', `the gradient of '${node.prim}' needs its input ${disposed} (tensor #${x.id} ${fmtShape(x.shape)}), which was disposed; call backward before disposing it or its scope ends`);
+        }
         const inGrads = (VJP[node.prim] as (g: Tensor, c: typeof ctx) => (Tensor | null)[])(g, ctx);
         node.inputs.forEach((input, i) => {
           const ig = inGrads[i];

@@ -93,14 +93,24 @@ function versionsTable(rows) {
   return [line(['package', ...cols]), ...names.map((n) => line([n, ...rows.map((r) => r.versions.get(n)?.version ?? '-')]))].join('\n');
 }
 
-/** Publishable package chosen for the default sample changesets and the install. */
-function defaultTargets(ms) {
+/**
+ * Packages for the default sample changesets and the install: the package most others depend on
+ * (core), and a leaf (nothing depends on it) that depends on a workspace package and has a README
+ * example, preferring the fewest registry dependencies (a quick install).
+ */
+export function defaultTargets(pkgs) {
+  const ms = new Map(pkgs.map((p) => [p.name, p.manifest]));
   const names = [...ms.keys()].sort();
-  const dependents = (n) => names.filter((o) => DEP_FIELDS.some((f) => Object.hasOwn(ms.get(o)[f] ?? {}, n)));
-  // The package most others depend on (core), and a leaf that depends on something (a method).
-  const base = [...names].sort((a, b) => dependents(b).length - dependents(a).length || (a === '@methodzoo/core' ? -1 : 0))[0];
-  const leaves = names.filter((n) => n !== base && dependents(n).length === 0);
-  const leaf = leaves.find((n) => DEP_FIELDS.some((f) => Object.keys(ms.get(n)[f] ?? {}).some((d) => ms.has(d)))) ?? leaves[0];
+  const deps = (n) => DEP_FIELDS.flatMap((f) => Object.keys(ms.get(n)[f] ?? {}));
+  const dependents = (n) => names.filter((o) => deps(o).includes(n));
+  const base = [...names].sort((a, b) => dependents(b).length - dependents(a).length || a.localeCompare(b))[0];
+  const hasExample = (n) => {
+    const readme = join(pkgs.find((p) => p.name === n).dir, 'README.md');
+    return existsSync(readme) && readFileSync(readme, 'utf8').includes('<!-- example -->');
+  };
+  const external = (n) => deps(n).filter((d) => !ms.has(d)).length;
+  const leaves = names.filter((n) => n !== base && dependents(n).length === 0 && deps(n).some((d) => ms.has(d)) && hasExample(n));
+  const leaf = leaves.sort((a, b) => external(a) - external(b) || a.localeCompare(b))[0];
   const bumps = [];
   if (leaf) bumps.push({ name: leaf, type: 'patch' });
   if (base) bumps.push({ name: base, type: 'minor' });
@@ -178,7 +188,7 @@ export async function rehearse({ root = WORKSPACE_ROOT, bumps, install, keep = f
     };
 
     const start = manifests(repo);
-    const chosen = defaultTargets(start);
+    const chosen = defaultTargets(publishablePackages(repo));
     bumps ??= chosen.bumps;
     install ??= chosen.install;
     for (const b of bumps) if (!start.has(b.name)) throw new Error(`--bump ${b.name}: not a publishable package (${[...start.keys()].join(', ')})`);

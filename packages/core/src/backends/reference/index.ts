@@ -102,7 +102,7 @@ export const referenceKernels: KernelTable<TypedArray> = {
     return o;
   },
   unfold: ([x], g, out) => {
-    const o = alloc(out);
+    const o = fresh(out);
     unfoldKernel(x!.data, x!.shape, g, o, convOutputSize('unfold', x!.shape[2]!, x!.shape[3]!, g));
     return o;
   },

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectedRelease } from '../release-rehearsal/release-rehearsal.mjs';
+import { defaultTargets, expectedRelease } from '../release-rehearsal/release-rehearsal.mjs';
 import { startVerdaccio } from '../release-rehearsal/verdaccio.mjs';
 
 // The full rehearsal (`pnpm release:rehearse`) builds and publishes the whole repository several
@@ -38,6 +38,35 @@ describe('expectedRelease (what changeset version must change)', () => {
       ['@z/c', m('2.0.0', { '@z/b': '1.0.0' })],
     ]);
     expect(Object.fromEntries(expectedRelease(exact, { '@z/a': 'patch' }))).toEqual({ '@z/a': '1.0.1', '@z/b': '1.0.1', '@z/c': '2.0.1' });
+  });
+});
+
+describe('defaultTargets (what the rehearsal bumps and installs by default)', () => {
+  const work = mkdtempSync(join(tmpdir(), 'rehearsal-targets-'));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const pkg = (name: string, dependencies: Record<string, string>, readme: string | null) => {
+    const dir = join(work, name.split('/')[1]!);
+    mkdirSync(dir, { recursive: true });
+    if (readme !== null) writeFileSync(join(dir, 'README.md'), readme);
+    return { name, dir, manifest: { version: '0.1.0', dependencies } };
+  };
+  const example = '# x\n<!-- example -->\n```js\nconsole.log(1); // prints: 1\n```\n';
+
+  it('bumps a leaf (patch) and the most depended-on package (minor), and installs the leaf', () => {
+    const pkgs = [
+      pkg('@z/core', {}, example),
+      pkg('@z/datasets', { '@z/core': 'workspace:^' }, example),
+      pkg('@z/cli', { '@z/core': 'workspace:^', '@z/datasets': 'workspace:^', vega: '6.4.0' }, example),
+      pkg('@z/heavy', { '@z/core': 'workspace:^', tfjs: '4.22.0' }, example),
+      pkg('@z/method', { '@z/core': 'workspace:^' }, example),
+      pkg('@z/no-readme', { '@z/core': 'workspace:^' }, null),
+    ];
+    // Leaves with a README example: cli, heavy, method; method has no registry dependency.
+    expect(defaultTargets(pkgs)).toEqual({ bumps: [{ name: '@z/method', type: 'patch' }, { name: '@z/core', type: 'minor' }], install: '@z/method' });
+  });
+
+  it('with only one package, bumps and installs it', () => {
+    expect(defaultTargets([pkg('@z/solo', {}, example)])).toEqual({ bumps: [{ name: '@z/solo', type: 'minor' }], install: '@z/solo' });
   });
 });
 

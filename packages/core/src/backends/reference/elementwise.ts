@@ -78,9 +78,10 @@ function typeIndex(x: TypedArray): number {
   return x instanceof Float32Array ? 0 : x instanceof Float64Array ? 1 : x instanceof Int32Array ? 2 : 3;
 }
 /** The cache slot of an op's loop for these array types (a number: no string building per call). */
-function slotOf(...arrays: TypedArray[]): number {
-  let slot = 0;
-  for (const a of arrays) slot = slot * 4 + typeIndex(a);
+function slotOf(a: TypedArray, b: TypedArray, c?: TypedArray, d?: TypedArray): number {
+  let slot = typeIndex(a) * 4 + typeIndex(b);
+  if (c) slot = slot * 4 + typeIndex(c);
+  if (d) slot = slot * 4 + typeIndex(d);
   return slot;
 }
 function cached<L>(cache: Map<string, L[]>, op: string, slot: number, make: () => L): L {

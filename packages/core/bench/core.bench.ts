@@ -93,7 +93,13 @@ if (config.tfjs) {
 
 const cases = buildCases(measured);
 const targets = checkTargets(cases);
-console.log(`\n@methodzoo/core benchmark (node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length})\n`);
+const peerLine = [
+  'ours: reference backend (pure TS, 1 thread)',
+  'version' in tfjsInfo ? `tfjs-cpu: @tensorflow/tfjs ${String(tfjsInfo.version)} cpu backend` : `tfjs-cpu: skipped`,
+  'torch' in torchInfo ? `torch ${String(torchInfo.torch)} / numpy ${String(torchInfo.numpy)}: ${String(torchInfo.threads)} thread(s)` : 'torch/numpy: skipped',
+].join('; ');
+console.log(`\n@methodzoo/core benchmark (node ${process.version}, ${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length})`);
+console.log(`${peerLine}\n`);
 console.log(formatTable(cases));
 console.log('\nreference-backend targets:');
 console.log(formatTargets(targets));

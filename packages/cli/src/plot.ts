@@ -74,6 +74,7 @@ export function meanStd(values: number[]): { mean: number; std: number } {
 
 /** Vega-Lite spec of a bar plot: bar = mean, whisker = ± 1 std, dots = the individual values (seeds). */
 export function barSpec(plot: BarPlot): TopLevelSpec {
+  if (plot.reference) checkFinite(`'${plot.name}' reference`, [plot.reference.value], plot.y.log);
   const stats = plot.bars.map((b) => {
     checkFinite(`'${plot.name}' bar '${b.label}'`, b.values, plot.y.log);
     const { mean, std } = meanStd(b.values);
@@ -106,6 +107,20 @@ export function barSpec(plot: BarPlot): TopLevelSpec {
         mark: { type: 'point', filled: true, color: 'black', size: 18, opacity: 0.7 },
         encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle } },
       },
+      ...(plot.reference
+        ? [
+            {
+              data: { values: [plot.reference] },
+              layer: [
+                { mark: { type: 'rule', color: '#c0392b', strokeDash: [6, 4], strokeWidth: 1.5 }, encoding: { y: { field: 'value', type: 'quantitative', title: yTitle } } },
+                {
+                  mark: { type: 'text', color: '#c0392b', align: 'right', baseline: 'bottom', dy: -3, x: 'width', dx: -4, fontSize: 11 },
+                  encoding: { y: { field: 'value', type: 'quantitative', title: yTitle }, text: { field: 'label', type: 'nominal' } },
+                },
+              ],
+            },
+          ]
+        : []),
     ],
     config: CONFIG,
   } as TopLevelSpec;

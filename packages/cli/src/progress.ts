@@ -99,6 +99,8 @@ function barProgress(stream: NodeJS.WritableStream, prefix: string): CliProgress
         etaBuffer: 50,
         // the caller decided this is a terminal (a test may pass a plain stream)
         noTTYOutput: true,
+        // redraw every bar each time: after a log line, cli-progress skips unchanged bars, which vanish
+        forceRedraw: true,
       },
       cliProgress.Presets.shades_classic,
     ));
@@ -113,19 +115,25 @@ function barProgress(stream: NodeJS.WritableStream, prefix: string): CliProgress
   return {
     task(name, total) {
       checkTotal(name, total);
-      const bar = bars().create(total, 0, { task: name, info: '' });
+      const multiBar = bars();
+      const bar = multiBar.create(total, 0, { task: name, info: '' });
+      const start = performance.now();
+      let value = 0;
       let closed = false;
       draw(true);
       return {
         tick(n = 1, info) {
           if (closed) return;
+          value = Math.min(total, value + n);
           bar.increment(n, info ? { info: formatInfo(info) } : {});
           draw();
         },
         done() {
           if (closed) return;
           closed = true;
-          bar.stop();
+          // a finished task leaves a line, not a bar: the screen keeps only the running ones
+          multiBar.remove(bar);
+          multiBar.log(`${prefix}${name}: done ${value}/${total} in ${seconds(performance.now() - start)}\n`);
           draw(true);
         },
       };

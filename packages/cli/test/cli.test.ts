@@ -67,7 +67,7 @@ describe('methodzoo repro', () => {
     expect(report).toContain('- closed-form curves, no training');
 
     const parser = new XMLParser({ ignoreAttributes: false });
-    const axisTitles: Record<string, string[]> = { loss: ['training step (steps)', 'loss (nats)', 'seed 2'], final: ['final loss (nats)', 'baseline'], samples: ['sample 2'] };
+    const axisTitles: Record<string, string[]> = { loss: ['training step (steps)', 'loss (nats)', 'seed 2'], final: ['final loss (nats)', 'baseline', 'target 0.5'], samples: ['sample 2'] };
     for (const [name, titles] of Object.entries(axisTitles)) {
       const svg = readFileSync(join(dir, `${name}.svg`), 'utf8');
       expect(XMLValidator.validate(svg), name).toBe(true);

@@ -58,7 +58,7 @@ export const fakeEntry: ReproEntry = {
           series: curves.map((c) => ({ name: `seed ${c.seed}`, x: c.y.map((_, i) => i + 1), y: c.y })),
         },
       ],
-      bars: [{ name: 'final', title: 'Final loss', y: { label: 'final loss', unit: 'nats' }, bars: [{ label: 'method', values: finals }, { label: 'baseline', values: baseline }] }],
+      bars: [{ name: 'final', title: 'Final loss', y: { label: 'final loss', unit: 'nats' }, bars: [{ label: 'method', values: finals }, { label: 'baseline', values: baseline }], reference: { value: 0.5, label: 'target 0.5' } }],
       images: [
         {
           name: 'samples',

@@ -29,17 +29,22 @@ describe('progress reporter', () => {
     expect(stream.text().split('\n').filter(Boolean).map((l) => l.replace(/ \d+\.\d s$/, ''))).toEqual(['t: 3/4 (75%)', 't: done 4/4 in']);
   });
 
-  it('draws a bar with the task name, count and info on a terminal', () => {
+  it('draws a bar with the task name, count and info on a terminal, and a line when done', async () => {
     const stream = collector();
     const progress = createProgress({ stream, tty: true, prefix: 'm' });
     const task = progress.task('train', 4);
-    for (let i = 0; i < 4; i++) task.tick(1, { loss: 0.25 });
+    task.tick(2, { loss: 0.5 });
+    // redraws are throttled to one per 100 ms
+    await new Promise((r) => setTimeout(r, 120));
+    task.tick(1, { loss: 0.25 });
+    task.tick(1, { loss: 0.125 });
     task.done();
     progress.log('a message between bars');
     progress.close();
     const text = stream.text();
     expect(text).toContain('[m] train [');
-    expect(text).toContain('4/4 100% loss 0.25');
+    expect(text).toMatch(/\[m\] train \[[█░]{28}\] 3\/4 +75% loss 0\.25 \|/);
+    expect(text).toMatch(/\[m\] train: done 4\/4 in \d+\.\d s/);
     expect(text).toContain('[m] a message between bars');
   });
 

@@ -55,6 +55,8 @@ export interface BarPlot {
   title: string;
   y: PlotAxis;
   bars: { label: string; values: number[] }[];
+  /** A horizontal line across the bars, e.g. the threshold a claim names. */
+  reference?: { value: number; label: string };
 }
 
 /** Pixel values in [0, 1], row-major, `channels` interleaved (1 = grayscale, 3 = RGB). */

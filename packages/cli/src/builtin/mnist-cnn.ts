@@ -155,7 +155,7 @@ export const repro: ReproEntry = {
           series: runs.map((r) => ({ name: `seed ${r.seed}`, x: imagesSeen(r.losses.length), y: r.losses })),
         },
       ],
-      bars: [{ name: 'accuracy', title: `Test accuracy after one epoch (${test.length} test images)`, y: { label: 'test accuracy', unit: '%' }, bars: [{ label: 'small CNN, Adam', values: accuracies }] }],
+      bars: [{ name: 'accuracy', title: `Test accuracy after one epoch (${test.length} test images)`, y: { label: 'test accuracy', unit: '%' }, bars: [{ label: 'small CNN, Adam', values: accuracies }], reference: { value: THRESHOLD, label: `claim: ${THRESHOLD}%` } }],
       images: [predictionGrid(testRaw, runs[0]!.predictions, runs[0]!.seed)],
       notes: [
         'LeNet-style baseline rather than a method from a paper: it stands in for the method packages until they land, and checks the whole path (data, training, evaluation, report) on the reference backend.',

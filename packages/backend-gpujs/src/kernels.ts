@@ -98,6 +98,7 @@ export function makeKernels(engine: Engine): KernelTable<GpujsHandle> {
   );
   const reduce = (kind: 'sum' | 'max' | 'min'): Kernel<'sum' | 'max' | 'min', GpujsHandle> => {
     const source = src.reduceSource(kind);
+    const source2 = src.reduce2Source(kind);
     return ([x], attrs, out) => {
       onlyFloat32(x!);
       // a 0-d tensor reduced over "dim 0" is itself
@@ -106,7 +107,13 @@ export function makeKernels(engine: Engine): KernelTable<GpujsHandle> {
       const kept = collapse(out.shape, [x!.shape.map((_, d) => (axes.includes(d) ? 0 : xs[d]!))]);
       const rshape = axes.map((d) => x!.shape[d]!);
       const red = collapse(rshape, [axes.map((d) => xs[d]!)]);
-      return launch(`reduce:${kind}`, source, out, [x!.data, kept.shape, kept.strides[0]!, kept.shape.length, red.shape, red.strides[0]!, red.shape.length, size(rshape)]);
+      const keptArgs = [x!.data, kept.shape, kept.strides[0]!, kept.shape.length];
+      if (red.shape.length <= 2) {
+        const [n0, n1] = red.shape.length === 2 ? red.shape : [1, red.shape[0]!];
+        const [s0, s1] = red.shape.length === 2 ? red.strides[0]! : [0, red.strides[0]![0]!];
+        return launch(`reduce2:${kind}`, source2, out, [...keptArgs, n0!, s0!, n1!, s1!]);
+      }
+      return launch(`reduce:${kind}`, source, out, [...keptArgs, red.shape, red.strides[0]!, red.shape.length, size(rshape)]);
     };
   };
   const argReduce = (kind: 'argmax' | 'argmin'): Kernel<'argmax' | 'argmin', GpujsHandle> => {

@@ -166,16 +166,35 @@ export const cat2Source = `function(x, y, la, lb, inner) {
   return y[(o * lb + k - la) * inner + r];
 }`;
 
+const REDUCE_INIT = { sum: '0', max: '-Infinity', min: 'Infinity' } as const;
+const REDUCE_STEP = { sum: 'acc += v;', max: 'if (v > acc || v !== v) { acc = v; }', min: 'if (v < acc || v !== v) { acc = v; }' } as const;
+
 /** Reductions with kept dims: kept coordinates give the base offset, then a walk over the reduced ones. */
 export const reduceSource = (kind: 'sum' | 'max' | 'min') => `function(x, shape, strides, rank, rshape, rstrides, rrank, count) {
   let rem = this.thread.x;
   let base = 0;${OFFSET('rem', 'shape', 'strides', 'rank', 'base')}
-  let acc = ${kind === 'sum' ? '0' : kind === 'max' ? '-Infinity' : 'Infinity'};
+  let acc = ${REDUCE_INIT[kind]};
   for (let j = 0; j < count; j++) {
     let r = j;
     let off = base;${OFFSET('r', 'rshape', 'rstrides', 'rrank', 'off')}
     const v = x[off];
-    ${kind === 'sum' ? 'acc += v;' : `if (v ${kind === 'max' ? '>' : '<'} acc || v !== v) { acc = v; }`}
+    ${REDUCE_STEP[kind]}
+  }
+  return acc;
+}`;
+
+/** The common case: reduced dims that collapse to at most two (outer n0 by s0, inner n1 by s1), walked by adding strides. */
+export const reduce2Source = (kind: 'sum' | 'max' | 'min') => `function(x, shape, strides, rank, n0, s0, n1, s1) {
+  let rem = this.thread.x;
+  let base = 0;${OFFSET('rem', 'shape', 'strides', 'rank', 'base')}
+  let acc = ${REDUCE_INIT[kind]};
+  for (let j0 = 0; j0 < n0; j0++) {
+    let off = base + j0 * s0;
+    for (let j1 = 0; j1 < n1; j1++) {
+      const v = x[off];
+      ${REDUCE_STEP[kind]}
+      off += s1;
+    }
   }
   return acc;
 }`;
@@ -198,18 +217,24 @@ export const argReduceSource = (kind: 'argmax' | 'argmin') => `function(x, n, in
   return bi;
 }`;
 
-/** Batched matmul with any operand layout (transposes and batch broadcast are strides). */
+/**
+ * Batched matmul with any operand layout (transposes and batch broadcast are strides). The inner
+ * loop steps its read positions by adding strides: recomputing `base + q * stride` each step costs
+ * gpu.js's wasm about twice as much.
+ */
 export const matmulSource = `function(a, b, m, n, k, sab, sam, sak, sbb, sbk, sbn) {
   const i = this.thread.x;
   const col = i % n;
   const t = Math.floor(i / n);
   const row = t % m;
   const bi = Math.floor(t / m);
-  const ao = bi * sab + row * sam;
-  const bo = bi * sbb + col * sbn;
+  let ia = bi * sab + row * sam;
+  let ib = bi * sbb + col * sbn;
   let acc = 0;
   for (let q = 0; q < k; q++) {
-    acc += a[ao + q * sak] * b[bo + q * sbk];
+    acc += a[ia] * b[ib];
+    ia += sak;
+    ib += sbk;
   }
   return acc;
 }`;

@@ -4,7 +4,7 @@
  * so tests run it in-process with their own methods and folders.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as core from '@methodzoo/core';
@@ -205,6 +205,7 @@ async function runOne(method: Extract<LoadedMethod, { status: 'ok' }>, options: 
   io.out(`== ${entry.name}: ${entry.title}`);
   io.out(`claim: ${entry.claim}`);
   const progress = createProgress({ stream: io.ctx.stderr ?? process.stderr, ...(io.ctx.tty !== undefined ? { tty: io.ctx.tty } : {}), prefix: entry.name });
+  mkdirSync(options.outDir, { recursive: true });
   const startedAt = new Date();
   const t0 = performance.now();
   let result: ReproResult | undefined;

@@ -92,7 +92,8 @@ function barProgress(stream: NodeJS.WritableStream, prefix: string): CliProgress
         stream,
         format: `${prefix}{task} [{bar}] {value}/{total} {percentage}% {info} | {duration_formatted} eta {eta_formatted}`,
         barsize: 28,
-        hideCursor: true,
+        // a training loop is synchronous, so no SIGINT handler could restore a hidden cursor
+        hideCursor: false,
         clearOnComplete: false,
         stopOnComplete: false,
         autopadding: true,

@@ -84,6 +84,7 @@ describe('methodzoo repro', () => {
     // the image grid embeds the images it was given (as PNG data URLs)
     expect(readFileSync(join(dir, 'samples.svg'), 'utf8').match(/data:image\/png;base64/g)).toHaveLength(3);
 
+    expect(readFileSync(join(dir, 'curves.csv'), 'utf8').split('\n')).toHaveLength(3);
     const index = readFileSync(join(cwd, 'out', 'index.md'), 'utf8');
     expect(index).toContain('| [fake](fake/report.md) |');
     expect(index).toContain('1 of 1 claims held.');

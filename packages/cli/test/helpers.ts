@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -44,6 +44,8 @@ export const fakeEntry: ReproEntry = {
       return { seed, y };
     });
     progress.log('fake training finished');
+    // a method may write its own files into its report folder, which exists by now
+    writeFileSync(join(options.outDir, 'curves.csv'), curves.map((c) => `${c.seed},${c.y.join(',')}`).join('\n'));
     const finals = curves.map((c) => c.y[c.y.length - 1]!);
     const baseline = finals.map((f) => f + 0.5);
     return {

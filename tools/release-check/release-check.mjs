@@ -9,7 +9,8 @@
  *   not a workspace package, a publishable package listed in `ignore` (never versioned, yet
  *   `changeset publish` still publishes it), a name in `ignore`/`fixed`/`linked` that matches no
  *   package or names a private one, or a pending changeset that names an unknown or private package;
- * - changesets are still pending (publish would ship the old versions: run `changeset version`);
+ * - changesets are still pending (publish would ship the old versions: run `changeset version`),
+ *   or a package to publish is still at the 0.0.0 placeholder (no changeset ever versioned it);
  * - a package about to be published has no build: no dist/, an export target missing, or a source
  *   file newer than its build;
  * - a package about to be published depends on a workspace package that will not be on the
@@ -38,7 +39,7 @@ export function npmRegistryVersions(registry) {
   return (name) => {
     const args = ['view', name, 'versions', '--json', ...(registry ? ['--registry', registry] : [])];
     const r = spawnSync('npm', args, { encoding: 'utf8', timeout: 60_000 });
-    if (r.error) throw r.error;
+    if (r.error) throw new Error(`release-check: could not ask the registry${registry ? ` ${registry}` : ''} about ${name}: \`npm ${args.join(' ')}\` ${r.error.code === 'ETIMEDOUT' ? 'timed out after 60 s' : r.error.message}`);
     const out = (r.stdout || '').trim();
     if (r.status !== 0) {
       if (/E404|404 Not Found|is not in this registry/.test(out + r.stderr)) return [];
@@ -190,6 +191,10 @@ export function releaseCheck({ root = WORKSPACE_ROOT, registryVersions }) {
   const publishing = new Set(toPublish.map((p) => p.name));
 
   for (const p of toPublish) {
+    // 0.0.0 is the placeholder of a package that no changeset has versioned yet.
+    if (p.manifest.version === '0.0.0') {
+      problems.push(`${p.name} is at 0.0.0, never versioned: add a changeset announcing its first release (\`pnpm changeset\`) and run \`pnpm changeset version\``);
+    }
     // A build must exist and be current.
     const dist = join(p.dir, 'dist');
     if (!existsSync(dist)) {

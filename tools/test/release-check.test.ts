@@ -114,6 +114,12 @@ describe('release-check', () => {
     ]);
   });
 
+  it('fails when a package to publish was never versioned (0.0.0)', () => {
+    const root = workspace({ '@zoo/core': { manifest: { version: '0.0.0' } } });
+    const r = releaseCheck({ root, registryVersions: registry({}) });
+    expect(r.problems).toEqual(['@zoo/core is at 0.0.0, never versioned: add a changeset announcing its first release (`pnpm changeset`) and run `pnpm changeset version`']);
+  });
+
   it('fails when a package to publish depends on a private workspace package', () => {
     const root = workspace({
       '@zoo/internal': { manifest: { private: true } },

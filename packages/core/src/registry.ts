@@ -32,6 +32,9 @@ const KNOWN_PACKAGES: Record<string, string> = {
   'tfjs-wasm': '@methodzoo/backend-tfjs',
   'tfjs-node': '@methodzoo/backend-tfjs',
   'tfjs-node-gpu': '@methodzoo/backend-tfjs',
+  'gpujs-webgpu': '@methodzoo/backend-gpujs',
+  'gpujs-webasm': '@methodzoo/backend-gpujs',
+  'gpujs-webasm-async': '@methodzoo/backend-gpujs',
 };
 
 const registrations = new Map<string, Registration>();

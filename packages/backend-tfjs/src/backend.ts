@@ -13,6 +13,20 @@ export class TfjsBackend implements Backend<TfTensor> {
   readonly kernels: Partial<KernelTable<TfTensor>>;
   readonly dtypes = TFJS_DTYPES;
   readonly missingReasons: Partial<Record<PrimName, string>> = {};
+  /** The calls each kernel hands to the reference backend (each also recorded when it happens). */
+  readonly partialReasons: Partial<Record<PrimName, string>> = {
+    ...Object.fromEntries(['exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'erf'].map((op) => [op, 'int32 and bool inputs (the reference computes in doubles and truncates)'])),
+    neg: 'bool inputs',
+    abs: 'bool inputs',
+    sign: 'bool inputs',
+    relu: 'bool inputs',
+    floor: 'bool inputs',
+    div: 'int32 (the reference truncates toward zero, tfjs floors)',
+    pow: 'int32 (the reference computes Math.pow in doubles)',
+    pad: 'negative padding (cropping)',
+    scatterAdd: 'bool',
+    indexAdd: 'bool',
+  };
   private readonly clearCache: () => void;
 
   /**

@@ -9,6 +9,7 @@
  */
 import { type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
+import { foldOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -118,6 +119,9 @@ export interface TfjsKernels {
 /** Builds the kernel table on `tf`; `activate` runs before each kernel (selects the tfjs backend). */
 export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   const cache = new IndexCache(tf);
+  // direct heap access exists only on tfjs-backend-wasm; other engines use the gather/scatter route
+  let heapView: ReturnType<typeof wasmHeapView> | undefined;
+  const heap = () => (heapView === undefined ? (heapView = wasmHeapView(tf)) : heapView);
 
   /** The handle as a tensor of the view's shape. */
   const view = (t: KernelTensor<TfTensor>): TfTensor => (sameShape(t.data.shape, t.shape) ? t.data : tf.reshape(t.data, [...t.shape]));
@@ -172,9 +176,23 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     minimum: (a: TfTensor, b: TfTensor) => nanPropagating(a, b, tf.minimum(a, b)),
   };
   const compareOps = {
-    eq: tf.equal, ne: tf.notEqual, lt: tf.less, le: tf.lessEqual, gt: tf.greater, ge: tf.greaterEqual,
+    eq: (a: TfTensor, b: TfTensor) => tf.equal(a, b),
+    ne: (a: TfTensor, b: TfTensor) => tf.notEqual(a, b),
+    lt: (a: TfTensor, b: TfTensor) => tf.less(a, b),
+    le: (a: TfTensor, b: TfTensor) => tf.lessEqual(a, b),
+    gt: (a: TfTensor, b: TfTensor) => tf.greater(a, b),
+    ge: (a: TfTensor, b: TfTensor) => tf.greaterEqual(a, b),
   };
   const asNumber = (x: TfTensor) => (x.dtype === 'bool' ? tf.cast(x, 'int32') : x);
+  /**
+   * x broadcast to `shape`. wasm's Tile (behind broadcastTo) is an element-by-element loop; a
+   * broadcasting multiply by ones runs in XNNPACK and is exact (x * 1 keeps NaN, infinities, -0).
+   */
+  const broadcast = (x: TfTensor, shape: number[]): TfTensor => {
+    if (sameShape(x.shape, shape)) return x;
+    const v = asNumber(x);
+    return tf.mul(v, tf.ones(shape, v.dtype));
+  };
   /** Reductions take rank >= 1 (tfjs rejects axis 0 of a scalar); the wrapper restores the shape. */
   const atLeast1d = (x: TfTensor) => (x.rank === 0 ? tf.reshape(x, [1]) : x);
 
@@ -235,6 +253,31 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return tf.pad(y, shape.map((size, d) => [begin[d]!, size - begin[d]! - y.shape[d]!] as [number, number]));
   };
 
+  /**
+   * Batched matmul as plain 2-D products: tfjs-backend-wasm sends only un-transposed, unbatched
+   * products to XNNPACK (about 10x faster than its loop for the rest). A shared left or right
+   * operand folds the batch into a GEMM dimension; two batched operands take tfjs's batched loop.
+   */
+  const gemm = (a: TfTensor, b: TfTensor, transA: boolean, transB: boolean): TfTensor => {
+    const [ba] = a.shape as [number, number, number];
+    const [bb] = b.shape as [number, number, number];
+    const a3 = (transA ? tf.transpose(a, [0, 2, 1]) : a) as tfc.Tensor3D; // [Ba, M, K]
+    const [, m, k] = a3.shape;
+    const n = transB ? b.shape[1]! : b.shape[2]!;
+    if (bb === 1) {
+      const b2 = (transB ? tf.transpose(tf.reshape(b, [n, k])) : tf.reshape(b, [k, n])) as tfc.Tensor2D;
+      return tf.reshape(tf.matMul(tf.reshape(a3, [ba * m, k]) as tfc.Tensor2D, b2), [ba, m, n]);
+    }
+    if (ba === 1) {
+      // [K, Bb*N]: every batch's right operand side by side
+      const wide = transB ? tf.transpose(tf.reshape(b, [bb * n, k])) : tf.reshape(tf.transpose(b, [1, 0, 2]), [k, bb * n]);
+      const r = tf.matMul(tf.reshape(a3, [m, k]) as tfc.Tensor2D, wide as tfc.Tensor2D);
+      return tf.transpose(tf.reshape(r, [m, bb, n]), [1, 0, 2]);
+    }
+    // two batched operands: tfjs's batched loop beats B separate GEMMs (slicing costs more than it saves)
+    return tf.matMul(a3, b as tfc.Tensor3D, false, transB);
+  };
+
   const unfoldGeometry = (c: number, h: number, w: number, g: Conv2dGeometry, oh: number, ow: number) => {
     const key = `i2c:${c},${h},${w}:${g.kernel}:${g.stride}:${g.padding}:${g.dilation}`;
     return cache.get(key, () => im2colIndex(c, h, w, g, oh, ow), [c * g.kernel[0] * g.kernel[1] * oh * ow]);
@@ -251,12 +294,12 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       Object.entries(binaryOps).map(([op, f]) => [op, kernel(([a, b]) => (a!.dtype === 'bool' ? refuse(`${op} on bool`) : f(a!, b!)))]),
     ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof binaryOps>),
     ...(Object.fromEntries(
-      Object.entries(compareOps).map(([op, f]) => [op, kernel(([a, b]) => (f as (a: TfTensor, b: TfTensor) => TfTensor)(asNumber(a!), asNumber(b!)))]),
+      Object.entries(compareOps).map(([op, f]) => [op, kernel(([a, b]) => f(asNumber(a!), asNumber(b!)))]),
     ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof compareOps>),
     where: kernel<'where'>(([c, a, b], _attrs, out) => {
-      const to = (t: TfTensor) => (sameShape(t.shape, out.shape) ? t : tf.broadcastTo(t, out.shape));
       // wasm's Select treats every value as 4 bytes: bool operands go through int32
-      return tf.where(to(c!), to(asNumber(a!)), to(asNumber(b!)));
+      const cond = sameShape(c!.shape, out.shape) ? c! : tf.cast(broadcast(c!, out.shape), 'bool');
+      return tf.where(cond, broadcast(asNumber(a!), out.shape), broadcast(asNumber(b!), out.shape));
     }),
     cast: kernel<'cast'>(([x], { dtype }) => {
       if (dtype === 'bool') return x!.dtype === 'bool' ? tf.clone(x!) : tf.notEqual(x!, tf.scalar(0, x!.dtype));
@@ -270,7 +313,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     argmin: argReduce('argmin'),
     reshape: kernel<'reshape'>(([x], { shape }) => tf.reshape(x!, shape)),
     permute: kernel<'permute'>(([x], { perm }) => tf.transpose(x!, perm)),
-    expand: kernel<'expand'>(([x], { shape }) => tf.broadcastTo(x!, shape)),
+    expand: kernel<'expand'>(([x], { shape }) => broadcast(x!, shape)),
     slice: kernel<'slice'>(([x], { begin, end, step }, out) => takeStrided(x!, begin, end, step, out.shape)),
     unslice: kernel<'unslice'>(([x], { shape, begin, step }) => placeStrided(x!, shape, begin, step)),
     pad: kernel<'pad'>(([x], { before, after, value }) => {
@@ -278,11 +321,13 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       return tf.pad(x!, before.map((b, i) => [b, after[i]!] as [number, number]), value);
     }),
     cat: kernel<'cat'>((xs, { axis }) => tf.concat(xs, axis)),
-    matmul: kernel<'matmul'>(([a, b], { transA, transB }) => tf.matMul(a as tfc.Tensor3D, b as tfc.Tensor3D, transA, transB)),
+    matmul: kernel<'matmul'>(([a, b], { transA, transB }) => gemm(a!, b!, transA, transB)),
     unfold: kernel<'unfold'>(([x], g, out) => {
       const [n, c, h, w] = x!.shape as [number, number, number, number];
       const [ph, pw] = g.padding;
       const oh = outRows(h, g);
+      const view = heap();
+      if (view && x!.dtype === 'float32') return unfoldOnHeap(tf, view, x!, g, out.shape, oh);
       const idx = unfoldGeometry(c, h, w, g, oh, out.shape[2]! / oh);
       const padded = ph || pw ? tf.pad(x!, [[0, 0], [0, 0], [ph, ph], [pw, pw]]) : x!;
       return tf.gather(tf.reshape(padded, [n, -1]), idx, 1);
@@ -291,6 +336,8 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const [n, c, h, w] = out.shape as [number, number, number, number];
       const [ph, pw] = g.padding;
       const oh = outRows(h, g);
+      const view = heap();
+      if (view && cols!.dtype === 'float32') return foldOnHeap(tf, view, cols!, g, out.shape, oh);
       const idx = unfoldGeometry(c, h, w, g, oh, cols!.shape[2]! / oh);
       const hp = h + 2 * ph;
       const wp = w + 2 * pw;

@@ -3,7 +3,7 @@
  * takes (the golden suite covers float32 through the public ops; this covers int32 and bool, odd
  * geometries of unfold/fold, and the calls that fall back), plus float64 refusal.
  */
-import { backendInfo, type DType, Generator, getBackend, initBackends, type PrimAttrs, type PrimName, rand, randint, runPrim, type Tensor, tensor } from '@methodzoo/core';
+import { backendInfo, type DType, Generator, getBackend, grad, initBackends, type PrimAttrs, type PrimName, rand, randint, runPrim, type Tensor, tensor } from '@methodzoo/core';
 import { describe, expect, it } from 'vitest';
 import '../src/index.js';
 
@@ -135,5 +135,39 @@ describe('what tfjs cannot do the reference way', () => {
     const d = tensor([1, 2], { dtype: 'float64', backend: ref });
     expect(() => d.to('tfjs-wasm')).toThrow("to: backend 'tfjs-wasm' does not support float64");
     expect(d.float().to('tfjs-wasm').tolist()).toEqual([1, 2]);
+  });
+});
+
+describe('matmul gradients of a broadcast batch-1 operand (one folded GEMM in the core rule)', () => {
+  it('equal the sum over the batch of the per-item gradients, for every transpose combination, on both backends', () => {
+    for (const be of [ref, tfjs]) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          for (const shared of ['a', 'b'] as const) {
+            const B = 3, M = 4, K = 5, N = 2;
+            const aShape = [shared === 'a' ? 1 : B, ...(transA ? [K, M] : [M, K])];
+            const bShape = [shared === 'b' ? 1 : B, ...(transB ? [N, K] : [K, N])];
+            const a0 = input(aShape, 'float32').to(be);
+            const b0 = input(bShape, 'float32').to(be);
+            const up = input([B, M, N], 'float32').to(be);
+            const grads = (a: Tensor, b: Tensor): [Tensor, Tensor] => {
+              const [ga, gb] = grad([runPrim('matmul', [a, b], { transA, transB }).mul(up).sum()], [a, b]);
+              return [ga!, gb!];
+            };
+            const [ga, gb] = grads(a0.detach().requiresGrad_(), b0.detach().requiresGrad_());
+            // the same product with the shared operand expanded: no broadcast, per-item gradients
+            const aE = (shared === 'a' ? a0.expand(B, aShape[1]!, aShape[2]!) : a0).detach().requiresGrad_();
+            const bE = (shared === 'b' ? b0.expand(B, bShape[1]!, bShape[2]!) : b0).detach().requiresGrad_();
+            const [gaE, gbE] = grads(aE, bE);
+            const want = [shared === 'a' ? gaE.sum(0, { keepdim: true }) : gaE, shared === 'b' ? gbE.sum(0, { keepdim: true }) : gbE];
+            [ga, gb].forEach((g, i) => {
+              expect(g.shape).toEqual(want[i]!.shape);
+              const got = Array.from(g.dataSync());
+              Array.from(want[i]!.dataSync()).forEach((w, j) => expect(Math.abs(got[j]! - w), `${be.name} transA=${transA} transB=${transB} shared=${shared} grad ${i}`).toBeLessThan(1e-5));
+            });
+          }
+        }
+      }
+    }
   });
 });

@@ -24,6 +24,8 @@ export interface Backend<H = unknown> {
   readonly dtypes?: readonly DType[];
   /** Why a primitive has no kernel here (shown in `backendInfo().fallbacks` and docs/FEATURES.md). */
   readonly missingReasons?: Partial<Record<PrimName, string>>;
+  /** For kernels that decline some calls (`KernelFallback`): which calls and why (for docs/FEATURES.md). */
+  readonly partialReasons?: Partial<Record<PrimName, string>>;
   /** Takes a typed array (ownership passes to the backend) and returns a handle. */
   upload(data: TypedArray, dtype: DType): H;
   read(handle: H, dtype: DType, size: number): Promise<TypedArray>;

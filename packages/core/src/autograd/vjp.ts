@@ -81,10 +81,27 @@ function matmulRule(g: Tensor, { inputs: [a, b], attrs: { transA, transB }, need
   const mm = (x: Tensor, y: Tensor, tx: boolean, ty: boolean) => runPrim('matmul', [x, y], { transA: tx, transB: ty });
   // A batch of 1 was broadcast in the forward pass: its gradient sums over the batch.
   const fit = (t: Tensor, like: Tensor) => (like.shape[0] === 1 && t.shape[0] !== 1 ? runPrim('sum', [t], { axes: [0] }) : t);
+  // ... and that sum is one product with the batch folded into the contraction (a conv weight's
+  // gradient over N*L columns), instead of B small products then a sum: one large GEMM is what
+  // fast backends are fast at.
+  const batch = g.shape[0]!;
+  const [, m, n] = g.shape as [number, number, number];
+  const flat = (t: Tensor, rows: number, cols: number) => runPrim('reshape', [t], { shape: [1, rows, cols] });
+  const swap = (t: Tensor) => runPrim('permute', [t], { perm: [0, 2, 1] });
   let ga: Tensor | null = null;
   let gb: Tensor | null = null;
-  if (needs[0]) ga = fit(transA ? (transB ? mm(b!, g, true, true) : mm(b!, g, false, true)) : mm(g, b!, false, !transB), a!);
-  if (needs[1]) gb = fit(transB ? (transA ? mm(g, a!, true, true) : mm(g, a!, true, false)) : mm(a!, g, !transA, false), b!);
+  if (needs[0] && a!.shape[0] === 1 && batch > 1) {
+    const k = transA ? a!.shape[1]! : a!.shape[2]!;
+    const gWide = flat(runPrim('permute', [g], { perm: [1, 0, 2] }), m, batch * n); // [M, B*N]
+    const bTall = flat(transB ? b! : swap(b!), batch * n, k); // op(b)_i^T stacked: [B*N, K]
+    ga = transA ? mm(bTall, gWide, true, true) : mm(gWide, bTall, false, false);
+  } else if (needs[0]) ga = fit(transA ? (transB ? mm(b!, g, true, true) : mm(b!, g, false, true)) : mm(g, b!, false, !transB), a!);
+  if (needs[1] && b!.shape[0] === 1 && batch > 1) {
+    const k = transB ? b!.shape[2]! : b!.shape[1]!;
+    const aTall = flat(transA ? swap(a!) : a!, batch * m, k); // op(a)_i stacked: [B*M, K]
+    const gTall = flat(g, batch * m, n);
+    gb = transB ? mm(gTall, aTall, true, false) : mm(aTall, gTall, true, false);
+  } else if (needs[1]) gb = fit(transB ? (transA ? mm(g, a!, true, true) : mm(g, a!, true, false)) : mm(a!, g, !transA, false), b!);
   return [ga, gb];
 }
 

@@ -19,16 +19,21 @@ def measure(fn, warmup=2, repeats=7, inner=None, target_sample_s=0.05):
         fn()
         once = max(time.perf_counter() - t0, 1e-7)
         inner = max(1, min(1_000_000, round(target_sample_s / once)))
-    samples = []
+    samples, cpu = [], []
     for _ in range(repeats):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         for _ in range(inner):
             fn()
         samples.append((time.perf_counter() - t0) / inner)
-    s = sorted(samples)
+        cpu.append((time.process_time() - c0) / inner)
+    return {"median": median(samples), "min": min(samples), "repeats": repeats, "inner": inner, "cpuMedian": median(cpu)}
+
+
+def median(xs):
+    s = sorted(xs)
     m = len(s) // 2
-    med = s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
-    return {"median": med, "min": s[0], "repeats": repeats, "inner": inner}
+    return s[m] if len(s) % 2 else (s[m - 1] + s[m]) / 2
 
 
 def main():

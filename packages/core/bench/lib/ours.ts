@@ -111,7 +111,7 @@ export function runOurs(opts: OursOptions): OursResult[] {
     // scope per batch of 1000 adds, so the scope's own cost is amortised as in a real program
     const batch = 1000;
     const s = measure(() => scope(() => { for (let i = 0; i < batch; i++) add(a, b); }), { repeats: r, warmup: 20 });
-    out.push({ id: 'dispatch_add1', sample: { ...s, median: s.median / batch, min: s.min / batch, inner: s.inner * batch } });
+    out.push({ id: 'dispatch_add1', sample: { ...s, median: s.median / batch, min: s.min / batch, cpuMedian: s.cpuMedian / batch, inner: s.inner * batch } });
   }
   return out;
 }

@@ -15,6 +15,8 @@ export interface Measured {
 export interface CellJson {
   medianSeconds: number;
   minSeconds: number;
+  /** Median process CPU seconds per call. */
+  cpuSeconds: number;
   repeats: number;
   callsPerRepeat: number;
   /** Throughput in the case's unit from the median (us/op: microseconds per op). */
@@ -34,8 +36,11 @@ export interface CaseJson {
   elems?: number;
   results: Partial<Record<Peer, CellJson>>;
   /** Speed-ups of ours over each peer: peer median time / our median time (> 1: ours is faster). */
-  ratios: Partial<Record<'ours/tfjs-cpu' | 'ours/torch' | 'ours/numpy', number>>;
+  ratios: Partial<Record<RatioKey, number>>;
+  /** The same from median CPU time, steadier when other jobs load the machine. */
+  cpuRatios: Partial<Record<RatioKey, number>>;
 }
+type RatioKey = 'ours/tfjs-cpu' | 'ours/torch' | 'ours/numpy';
 
 export function buildCases(measured: readonly Measured[]): CaseJson[] {
   return CASES.filter((spec) => measured.some((m) => m.id === spec.id)).map((spec) => {
@@ -45,6 +50,7 @@ export function buildCases(measured: readonly Measured[]): CaseJson[] {
       const cell: CellJson = {
         medianSeconds: m.sample.median,
         minSeconds: m.sample.min,
+        cpuSeconds: m.sample.cpuMedian,
         repeats: m.sample.repeats,
         callsPerRepeat: m.sample.inner,
         value: throughput(spec, m.sample.median),
@@ -55,14 +61,26 @@ export function buildCases(measured: readonly Measured[]): CaseJson[] {
       results[m.peer] = cell;
     }
     const ratios: CaseJson['ratios'] = {};
+    const cpuRatios: CaseJson['cpuRatios'] = {};
     const ours = results.ours;
     if (ours) {
       for (const p of ['tfjs-cpu', 'torch', 'numpy'] as const) {
         const r = results[p];
-        if (r) ratios[`ours/${p}`] = r.medianSeconds / ours.medianSeconds;
+        if (!r) continue;
+        ratios[`ours/${p}`] = r.medianSeconds / ours.medianSeconds;
+        cpuRatios[`ours/${p}`] = r.cpuSeconds / ours.cpuSeconds;
       }
     }
-    return { id: spec.id, label: spec.label, unit: spec.unit, ...(spec.flops ? { flops: spec.flops } : {}), ...(spec.bytes ? { bytes: spec.bytes, elems: spec.elems! } : {}), results, ratios };
+    return {
+      id: spec.id,
+      label: spec.label,
+      unit: spec.unit,
+      ...(spec.flops ? { flops: spec.flops } : {}),
+      ...(spec.bytes ? { bytes: spec.bytes, elems: spec.elems! } : {}),
+      results,
+      ratios,
+      cpuRatios,
+    };
   });
 }
 
@@ -80,20 +98,24 @@ function table(rows: string[][]): string {
 }
 
 export function formatTable(cases: readonly CaseJson[]): string {
-  const header = ['case', 'unit', ...PEERS, 'ours/tfjs', 'ours/torch'];
+  const header = ['case', 'unit', ...PEERS, 'ours/tfjs', 'ours/torch', 'cpu: ours/tfjs', 'ours/torch'];
+  const ratio = (v: number | undefined) => (v !== undefined ? `${fmtNum(v)}x` : '-');
   const rows = cases.map((c) => [
     c.label,
     c.unit,
     ...PEERS.map((p) => cellText(c.results[p])),
-    c.ratios['ours/tfjs-cpu'] !== undefined ? `${fmtNum(c.ratios['ours/tfjs-cpu'])}x` : '-',
-    c.ratios['ours/torch'] !== undefined ? `${fmtNum(c.ratios['ours/torch'])}x` : '-',
+    ratio(c.ratios['ours/tfjs-cpu']),
+    ratio(c.ratios['ours/torch']),
+    ratio(c.cpuRatios['ours/tfjs-cpu']),
+    ratio(c.cpuRatios['ours/torch']),
   ]);
   const elementwise = cases
     .filter((c) => c.elems)
     .map((c) => `  ${c.label}: ${PEERS.filter((p) => c.results[p]).map((p) => `${p} ${fmtNum(c.results[p]!.gelemPerSecond!)}`).join(', ')} Gelem/s`);
   return [
     table([header, ...rows]),
-    'cells: throughput from the median time [from the fastest sample] x number of timed samples; ratios: peer median time / ours (> 1: ours faster)',
+    'cells: throughput from the median wall time [from the fastest sample] x number of timed samples',
+    'ratios: peer median time / ours (> 1: ours faster), from wall time and from process CPU time (steadier on a shared machine)',
     ...(elementwise.length ? ['elementwise throughput in elements:', ...elementwise] : []),
   ].join('\n');
 }

@@ -124,7 +124,7 @@ export async function runTfjs(opts: TfjsOptions): Promise<TfjsResult[]> {
     const b = tf.scalar(2.5);
     const batch = 1000;
     const s = measure(() => tf.tidy(() => { for (let i = 0; i < batch; i++) tf.add(a, b); }), { repeats: r, warmup: 20 });
-    out.push({ id: 'dispatch_add1', sample: { ...s, median: s.median / batch, min: s.min / batch, inner: s.inner * batch } });
+    out.push({ id: 'dispatch_add1', sample: { ...s, median: s.median / batch, min: s.min / batch, cpuMedian: s.cpuMedian / batch, inner: s.inner * batch } });
     tf.dispose([a, b]);
   }
   return out;

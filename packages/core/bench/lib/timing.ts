@@ -5,6 +5,11 @@
  */
 import { performance } from 'node:perf_hooks';
 
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 export interface Sample {
   /** Median seconds per call over the samples. */
   median: number;
@@ -14,6 +19,11 @@ export interface Sample {
   repeats: number;
   /** Calls per sample. */
   inner: number;
+  /**
+   * Median process CPU seconds per call (all threads of the process). Unlike wall time it barely
+   * moves when other jobs share the machine, so ratios from it are the steadier ones there.
+   */
+  cpuMedian: number;
 }
 
 export interface MeasureOptions {
@@ -44,12 +54,15 @@ export function measure(fn: () => unknown, opts: MeasureOptions = {}): Sample {
     inner = Math.max(1, Math.min(1_000_000, Math.round((opts.targetSampleMs ?? 50) / once)));
   }
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < repeats; r++) {
+    const c0 = cpuSeconds();
     const t0 = performance.now();
     for (let i = 0; i < inner; i++) fn();
     samples.push((performance.now() - t0) / 1000 / inner);
+    cpu.push((cpuSeconds() - c0) / inner);
   }
-  return { median: median(samples), min: Math.min(...samples), repeats, inner };
+  return { median: median(samples), min: Math.min(...samples), repeats, inner, cpuMedian: median(cpu) };
 }
 
 /** Times an async `fn` (each call awaited; for tfjs, whose readback is async). */
@@ -59,10 +72,13 @@ export async function measureAsync(fn: () => Promise<unknown>, opts: MeasureOpti
   for (let i = 0; i < warmup; i++) await fn();
   const inner = opts.inner ?? 1;
   const samples: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < repeats; r++) {
+    const c0 = cpuSeconds();
     const t0 = performance.now();
     for (let i = 0; i < inner; i++) await fn();
     samples.push((performance.now() - t0) / 1000 / inner);
+    cpu.push((cpuSeconds() - c0) / inner);
   }
-  return { median: median(samples), min: Math.min(...samples), repeats, inner };
+  return { median: median(samples), min: Math.min(...samples), repeats, inner, cpuMedian: median(cpu) };
 }

@@ -38,6 +38,6 @@ export function runTorch(cfg: { repeats: number; cnnRepeats: number; threads: nu
     torch: parsed.torch,
     numpy: parsed.numpy,
     threads: parsed.threads,
-    results: parsed.results.map(({ peer, id, extra, median, min, repeats, inner }) => ({ peer, id, sample: { median, min, repeats, inner }, ...(extra ? { extra } : {}) })),
+    results: parsed.results.map(({ peer, id, extra, median, min, repeats, inner, cpuMedian }) => ({ peer, id, sample: { median, min, repeats, inner, cpuMedian }, ...(extra ? { extra } : {}) })),
   };
 }

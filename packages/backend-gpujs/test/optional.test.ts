@@ -1,7 +1,8 @@
 /**
  * WebGPU is optional: where Dawn cannot load (this Debian 12 machine: its binary needs glibc 2.38)
  * or no adapter answers, the backend is reported as failed with that reason and the default falls
- * through to gpu.js's WebAssembly engine; nothing crashes at import.
+ * through to the next backend by priority (the reference: gpu.js's WebAssembly engines rank below
+ * it); nothing crashes at import.
  */
 import { backendInfo, BackendNotInstalled, initBackends } from '@methodzoo/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -40,18 +41,24 @@ describe('WebGPU through gpu.js', () => {
     expect((g.navigator as { gpu?: unknown }).gpu).toBeDefined();
   });
 
-  it('the registry reports why WebGPU was skipped and falls through to gpujs-webasm', async () => {
+  it('the registry reports why WebGPU was skipped and falls through to the reference backend', async () => {
     await import('../src/index.js');
     const chosen = await initBackends();
     const info = backendInfo();
     const webgpu = info.backends.find((b) => b.name === 'gpujs-webgpu')!;
-    expect(info.backends.map((b) => b.name)).toEqual(['gpujs-webgpu', 'gpujs-webasm', 'gpujs-webasm-async', 'reference']);
+    expect(info.backends.map((b) => [b.name, b.priority])).toEqual([
+      ['gpujs-webgpu', 40],
+      ['reference', 0],
+      ['gpujs-webasm', -1],
+      ['gpujs-webasm-async', -2],
+    ]);
     if (webgpu.status === 'ready') {
       expect(chosen.name).toBe('gpujs-webgpu');
     } else {
       expect(webgpu.status).toBe('failed');
       expect(webgpu.error).toMatch(/^WebGPU skipped: /);
-      expect(chosen.name).toBe('gpujs-webasm');
+      // the WebAssembly engines are slower than the reference on a CPU, so they rank below it
+      expect(chosen.name).toBe('reference');
     }
   });
 });

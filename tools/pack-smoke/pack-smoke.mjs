@@ -248,7 +248,10 @@ export function installTarballs(tarballs, dir) {
 /** Runs `code` as `example.mjs` in `dir` with node. */
 export function runExample(dir, code, timeoutMs = 120_000) {
   writeFileSync(join(dir, 'example.mjs'), code);
-  const r = run(process.execPath, ['example.mjs'], { cwd: dir, timeout: timeoutMs });
+  // As in a plain terminal pipe: test runners set FORCE_COLOR, which would colour console.log's numbers.
+  const env = { ...process.env, NO_COLOR: '1', NODE_DISABLE_COLORS: '1' };
+  delete env.FORCE_COLOR;
+  const r = run(process.execPath, ['example.mjs'], { cwd: dir, timeout: timeoutMs, env });
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 

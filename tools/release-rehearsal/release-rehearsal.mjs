@@ -302,7 +302,9 @@ export async function rehearse({ root = WORKSPACE_ROOT, bumps, install, keep = f
     log(`installed from ${registry.url}: ${Object.entries(installed).map(([n, v]) => `${n}@${v}`).join(', ')}`);
     const { code, expected } = extractReadmeExample(readFileSync(join(repo, publishablePackages(repo).find((p) => p.name === install).dir.slice(repo.length + 1), 'README.md'), 'utf8'));
     writeFileSync(join(app, 'example.mjs'), code);
-    const ex = spawnSync(process.execPath, ['example.mjs'], { cwd: app, encoding: 'utf8', timeout: 120_000 });
+    const exEnv = { ...process.env, NO_COLOR: '1', NODE_DISABLE_COLORS: '1' };
+    delete exEnv.FORCE_COLOR;
+    const ex = spawnSync(process.execPath, ['example.mjs'], { cwd: app, encoding: 'utf8', timeout: 120_000, env: exEnv });
     log(`$ node example.mjs   (${install}'s README example)\n${ex.stdout.trimEnd()}`);
     if (ex.status !== 0) throw new Error(`the README example exited ${ex.status ?? ex.signal}:\n${ex.stderr}`);
     const diff = compareOutput(ex.stdout, expected);

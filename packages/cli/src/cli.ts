@@ -97,7 +97,7 @@ async function list(args: string[], io: Io): Promise<number> {
   const rows = loaded.map((m) =>
     m.status === 'ok'
       ? [m.name, 'ready', m.entry.paper.title, m.entry.claim]
-      : [m.name, m.status === 'missing' ? 'not installed' : 'load error', m.source.package ?? '', m.message],
+      : [m.name, m.status === 'missing' ? 'not installed' : 'load error', '', m.message],
   );
   io.out(textTable({ columns: ['method', 'status', 'paper', 'claim'], rows }));
   return 0;

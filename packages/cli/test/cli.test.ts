@@ -162,7 +162,7 @@ describe('methodzoo list', () => {
     const lines = out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^method\s+status\s+paper\s+claim$/);
     expect(lines[2]).toMatch(/^fake\s+ready\s+A paper about nothing\s+the method reaches lower loss than the baseline$/);
-    expect(lines[3]).toMatch(/^ghost\s+not installed\s+@methodzoo\/ghost-package-that-does-not-exist\s+package @methodzoo\/ghost-package-that-does-not-exist is not installed$/);
+    expect(lines[3]).toMatch(/^ghost\s+not installed\s+package @methodzoo\/ghost-package-that-does-not-exist is not installed$/);
     expect(lines[4]).toMatch(/^wrong\s+load error\s+.*the repro entry lacks claim, paper\.title, run\(\)$/);
   });
 });

@@ -53,9 +53,6 @@ function collapse(shape: readonly number[], operandStrides: number[][]): { shape
   return { shape: out, strides: outS };
 }
 
-function onlyFloat32(...ts: T[]): void {
-  if (ts.some((t) => t.dtype !== 'float32')) throw new KernelFallback(F32_ONLY);
-}
 function checkCells(n: number): void {
   if (n >= MAX_CELLS) throw new KernelFallback('2^24 or more elements: gpu.js index arithmetic is f32');
 }
@@ -68,6 +65,16 @@ function checkIndex(op: string, index: T, dim: number): void {
 }
 
 export function makeKernels(engine: Engine): KernelTable<GpujsHandle> {
+  /**
+   * int32/bool values go to the reference kernel (exact) when their values are on the host. On the
+   * async engines an input may still be a queued kernel result, which the reference cannot read
+   * synchronously: then the f32 kernel runs (exact below 2^24).
+   */
+  const onlyFloat32 = (...ts: T[]): void => {
+    if (ts.every((t) => t.dtype === 'float32')) return;
+    if (engine.async && ts.some((t) => t.data.host === null)) return;
+    throw new KernelFallback(F32_ONLY);
+  };
   const launch = (key: string, source: string, out: { shape: readonly number[]; dtype: DType }, args: Arg[]) => {
     const n = size(out.shape);
     checkCells(n);

@@ -1,8 +1,8 @@
 /**
  * Method-level proof: the core bench's small CNN (three 3x3 convs 1->16, 16->32/2, 32->64/2, global
  * average pool, linear 64->10) trains from the same seed on the same MNIST subset to the same test
- * accuracy on gpujs-webasm as on the reference backend. To stay quick the subset is small: 400
- * training and 200 test digits from the `mnist` package, average-pooled to 14x14, two epochs of
+ * accuracy on gpujs-webasm as on the reference backend. To stay quick the subset is small: 300
+ * training and 150 test digits from the `mnist` package, average-pooled to 14x14, two epochs of
  * Adam in batches of 20. Both runs are float32, so they differ only by rounding order.
  */
 import { readFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ function loadSubset(trainPerDigit: number, testPerDigit: number) {
   }
   return { train, test };
 }
-const data = loadSubset(40, 20);
+const data = loadSubset(30, 15);
 
 function trainAndTest(backendName: string): { accuracy: number; losses: number[] } {
   mz.setBackend(backendName);

@@ -12,11 +12,8 @@ import { caseInputs, decodeNumbers, fixtureTensor, loadOpFixtures, type OpCase }
 import { runAdapter } from '../../../core/test/helpers/op-adapters.js';
 import { TOLERANCE } from '../../../core/test/helpers/op-conformance.js';
 
-/** Cases the async engines cannot run, each with the reason. */
-export const ASYNC_EXCLUSIONS: Record<string, string> = {
-  'sum/bool':
-    'bool sum runs on the reference kernel (f32 is not exact for int32 results), which needs its input on the host; on the async engines that input is a kernel result still in the queue',
-};
+/** Cases the async engines cannot run, each with the reason (none at present). */
+export const ASYNC_EXCLUSIONS: Record<string, string> = {};
 
 export interface AsyncCaseResult {
   family: string;

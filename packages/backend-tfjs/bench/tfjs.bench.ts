@@ -7,17 +7,22 @@
  * - matmul 1024x1024x1024 on our default backend, raw tfjs-wasm, and numpy;
  * - per-op dispatch overhead of a 1-element add on each backend and on raw tfjs-wasm.
  *
+ * tfjs-wasm runs one build per process, so the single-threaded figures (ours and raw tfjs-wasm as
+ * it ships for Node) come from a child process run with METHODZOO_TFJS_WASM_THREADS=1.
+ *
  * Prints medians and ratios and writes bench/results/tfjs.json. Usage:
  *   pnpm bench [-- --repeats 7 --cnn-repeats 10 --reference-repeats 2 --no-torch]
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as mz from '@methodzoo/core';
 import * as tf from '@tensorflow/tfjs';
 import { CNN } from '../../core/bench/lib/cases.js';
 import { cnnStep, makeCnn } from '../../core/bench/lib/ours.js';
-import { measure, type Sample } from '../../core/bench/lib/timing.js';
+import { measure, median, type Sample } from '../../core/bench/lib/timing.js';
 import { runTorch } from '../../core/bench/lib/torch.js';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
@@ -29,8 +34,11 @@ const { values } = parseArgs({
     'cnn-repeats': { type: 'string', default: '10' },
     'reference-repeats': { type: 'string', default: '2' },
     'no-torch': { type: 'boolean', default: false },
+    /** Child mode: only the tfjs-wasm cases, rows printed as JSON (run with METHODZOO_TFJS_WASM_THREADS=1). */
+    child: { type: 'boolean', default: false },
   },
 });
+const child = values.child;
 const repeats = Number(values.repeats);
 const cnnRepeats = Number(values['cnn-repeats']);
 const refRepeats = Number(values['reference-repeats']);
@@ -38,53 +46,107 @@ const refRepeats = Number(values['reference-repeats']);
 const ours = await mz.initBackends();
 const info = mz.backendInfo();
 const threads = getThreadsCount();
-console.log(`default backend: ${ours.name} (tfjs-wasm threads: ${threads}); skipped: ${info.backends.filter((b) => b.status !== 'ready' && b.status !== 'not initialised').map((b) => `${b.name} (${b.status})`).join(', ') || 'none'}`);
-const rows: { case: string; peer: string; sample: Sample; value: number; unit: string }[] = [];
+const tag = child ? ' (1 thread)' : '';
+const log = child ? () => {} : console.log;
+log(`default backend: ${ours.name} (${(ours as { engine?: string }).engine ?? `${threads} threads`}); skipped: ${info.backends.filter((b) => b.status !== 'ready' && b.status !== 'not initialised').map((b) => `${b.name} (${b.status})`).join(', ') || 'none'}`);
+const rows: { case: string; peer: string; sample: Sample; value: number; cpuValue: number; unit: string }[] = [];
 const record = (kase: string, peer: string, sample: Sample, unit: 'steps/s' | 'GFLOP/s' | 'us/op', flops = 0) => {
-  const value = unit === 'steps/s' ? 1 / sample.median : unit === 'GFLOP/s' ? flops / sample.median / 1e9 : sample.median * 1e6;
-  rows.push({ case: kase, peer, sample, value, unit });
-  console.log(`  ${kase.padEnd(12)} ${peer.padEnd(22)} ${value.toFixed(unit === 'us/op' ? 2 : 1).padStart(9)} ${unit}   (median ${(sample.median * 1e3).toFixed(2)} ms, ${sample.repeats}x${sample.inner})`);
+  const of = (seconds: number) => (unit === 'steps/s' ? 1 / seconds : unit === 'GFLOP/s' ? flops / seconds / 1e9 : seconds * 1e6);
+  const value = of(sample.median);
+  const cpuValue = of(sample.cpuMedian);
+  rows.push({ case: kase, peer: peer + tag, sample, value, cpuValue, unit });
+  const digits = unit === 'us/op' ? 2 : 1;
+  log(`  ${kase.padEnd(12)} ${(peer + tag).padEnd(30)} ${value.toFixed(digits).padStart(9)} ${unit}  (by CPU time ${cpuValue.toFixed(digits)}; median ${(sample.median * 1e3).toFixed(2)} ms, ${sample.repeats}x${sample.inner})`);
   return value;
 };
 
+/**
+ * Times several functions sample by sample in turn (a, b, a, b, ...), so a machine whose load
+ * changes during the run (a shared CI box) charges every peer alike. One call per sample.
+ */
+function interleaved(fns: (() => unknown)[], samples: number, warmup: number): Sample[] {
+  for (let w = 0; w < warmup; w++) for (const f of fns) f();
+  const cpuSeconds = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const times = fns.map(() => [] as number[]);
+  const cpu = fns.map(() => [] as number[]);
+  for (let r = 0; r < samples; r++) {
+    fns.forEach((f, i) => {
+      const c0 = cpuSeconds();
+      const t0 = performance.now();
+      f();
+      times[i]!.push((performance.now() - t0) / 1000);
+      cpu[i]!.push(cpuSeconds() - c0);
+    });
+  }
+  return times.map((ts, i) => ({ median: median(ts), min: Math.min(...ts), repeats: samples, inner: 1, cpuMedian: median(cpu[i]!) }));
+}
+
 // ---- CNN training step ----------------------------------------------------------------------
-console.log('CNN training step, batch 64:');
+log('CNN training step, batch 64:');
 const cnn = makeCnn(0);
-record('cnn_step', `ours (${ours.name})`, measure(() => cnnStep(cnn), { repeats: cnnRepeats, warmup: 3, inner: 1 }), 'steps/s');
 const rawStep = rawTfjsCnn(CNN.batch, CNN.lr);
-record('cnn_step', 'raw tfjs-wasm', measure(rawStep, { repeats: cnnRepeats, warmup: 3, inner: 1 }), 'steps/s');
-if (refRepeats > 0) {
+const [oursCnn, rawCnn] = interleaved([() => cnnStep(cnn), rawStep], cnnRepeats, 3);
+record('cnn_step', `ours (${ours.name})`, oursCnn!, 'steps/s');
+record('cnn_step', 'raw tfjs-wasm', rawCnn!, 'steps/s');
+if (refRepeats > 0 && !child) {
   const refCnn = mz.setBackend('reference') && makeCnn(0);
   record('cnn_step', 'reference', measure(() => cnnStep(refCnn), { repeats: refRepeats, warmup: 1, inner: 1 }), 'steps/s');
   mz.setBackend(ours.name);
 }
 
 // ---- matmul 1024 ----------------------------------------------------------------------------
-console.log('matmul 1024x1024x1024:');
+log('matmul 1024x1024x1024:');
 const N = 1024;
 const flops = 2 * N ** 3;
 const g = new mz.Generator(3);
 const a = mz.randn([N, N], { generator: g });
 const b = mz.randn([N, N], { generator: g });
-record('matmul_1024', `ours (${ours.name})`, measure(() => mz.scope(() => void mz.matmul(a, b).dataSync()), { repeats, inner: 1 }), 'GFLOP/s', flops);
 const ta = tf.randomNormal([N, N]);
 const tb = tf.randomNormal([N, N]);
-record('matmul_1024', 'raw tfjs-wasm', measure(() => { const c = tf.matMul(ta, tb); c.dataSync(); c.dispose(); }, { repeats, inner: 1 }), 'GFLOP/s', flops);
+const [oursMm, rawMm] = interleaved(
+  [() => mz.scope(() => void mz.matmul(a, b).dataSync()), () => { const c = tf.matMul(ta, tb); c.dataSync(); c.dispose(); }],
+  repeats,
+  2,
+);
+record('matmul_1024', `ours (${ours.name})`, oursMm!, 'GFLOP/s', flops);
+record('matmul_1024', 'raw tfjs-wasm', rawMm!, 'GFLOP/s', flops);
 
 // ---- dispatch overhead ----------------------------------------------------------------------
-console.log('dispatch overhead, 1-element add:');
+if (child) {
+  console.log(JSON.stringify(rows));
+  process.exit(0);
+}
+log('dispatch overhead, 1-element add:');
 const batch = 1000;
 for (const name of [ours.name, 'reference']) {
   const be = mz.getBackend(name);
   const x = mz.randn([1], { generator: g, backend: be });
   const y = mz.randn([1], { generator: g, backend: be });
   const s = measure(() => mz.scope(() => { for (let i = 0; i < batch; i++) mz.add(x, y); }), { repeats, warmup: 5 });
-  record('dispatch', name, { ...s, median: s.median / batch, min: s.min / batch, inner: s.inner * batch }, 'us/op');
+  record('dispatch', name === ours.name ? `ours (${name})` : name, { ...s, median: s.median / batch, min: s.min / batch, cpuMedian: s.cpuMedian / batch, inner: s.inner * batch }, 'us/op');
 }
 const t1 = tf.randomNormal([1]);
 const t2 = tf.randomNormal([1]);
 const sRaw = measure(() => tf.tidy(() => { for (let i = 0; i < batch; i++) tf.add(t1, t2); }), { repeats, warmup: 5 });
-record('dispatch', 'raw tfjs-wasm', { ...sRaw, median: sRaw.median / batch, min: sRaw.min / batch, inner: sRaw.inner * batch }, 'us/op');
+record('dispatch', 'raw tfjs-wasm', { ...sRaw, median: sRaw.median / batch, min: sRaw.min / batch, cpuMedian: sRaw.cpuMedian / batch, inner: sRaw.inner * batch }, 'us/op');
+
+// ---- single-threaded tfjs-wasm (child process) -----------------------------------------------
+const script = fileURLToPath(import.meta.url);
+const sub = spawnSync(process.execPath, [...process.execArgv, script, '--child', '--repeats', String(repeats), '--cnn-repeats', String(cnnRepeats)], {
+  encoding: 'utf8',
+  env: { ...process.env, METHODZOO_TFJS_WASM_THREADS: '1' },
+  maxBuffer: 16 * 1024 * 1024,
+});
+const childRows = sub.status === 0 ? (JSON.parse(sub.stdout.trim().split('\n').pop()!) as typeof rows) : [];
+if (sub.status !== 0) console.log(`single-threaded run failed: ${sub.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+console.log('single-threaded tfjs-wasm (child process):');
+for (const r of childRows) {
+  rows.push(r);
+  console.log(`  ${r.case.padEnd(12)} ${r.peer.padEnd(30)} ${r.value.toFixed(1).padStart(9)} ${r.unit}  (by CPU time ${r.cpuValue.toFixed(1)}; median ${(r.sample.median * 1e3).toFixed(2)} ms)`);
+}
 
 // ---- PyTorch / numpy ------------------------------------------------------------------------
 let torchNote = 'skipped (--no-torch)';
@@ -97,27 +159,36 @@ if (!values['no-torch']) {
 }
 
 // ---- ratios ---------------------------------------------------------------------------------
-const value = (kase: string, peer: string) => rows.find((r) => r.case === kase && r.peer === peer)?.value;
-const ratio = (kase: string, peer: string, invert = false) => {
-  const o = value(kase, `ours (${ours.name})`);
-  const p = value(kase, peer);
-  return o && p ? (invert ? p / o : o / p) : undefined;
+const value = (kase: string, peer: string, byCpu: boolean) => rows.find((r) => r.case === kase && r.peer === peer)?.[byCpu ? 'cpuValue' : 'value'];
+const ratio = (kase: string, peer: string, invert = false, mine = `ours (${ours.name})`) => {
+  const both = [false, true].map((byCpu) => {
+    const o = value(kase, mine, byCpu);
+    const p = value(kase, peer, byCpu);
+    return o && p ? (invert ? p / o : o / p) : undefined;
+  });
+  return { wall: both[0], cpu: both[1] };
 };
 const ratios = {
-  'cnn_step ours/raw tfjs-wasm (target >= 3)': ratio('cnn_step', 'raw tfjs-wasm'),
+  'cnn_step ours/raw tfjs-wasm 1 thread (target >= 3)': ratio('cnn_step', 'raw tfjs-wasm (1 thread)'),
+  'cnn_step ours/raw tfjs-wasm, same threads': ratio('cnn_step', 'raw tfjs-wasm'),
+  'cnn_step ours default/ours 1 thread': ratio('cnn_step', `ours (${ours.name}) (1 thread)`),
+  'matmul_1024 ours default/ours 1 thread': ratio('matmul_1024', `ours (${ours.name}) (1 thread)`),
   'cnn_step ours/reference (target >= 10)': ratio('cnn_step', 'reference'),
   'cnn_step ours/torch (goal 0.3)': ratio('cnn_step', 'torch'),
-  'matmul_1024 ours/raw tfjs-wasm (target >= 1.5)': ratio('matmul_1024', 'raw tfjs-wasm'),
+  'matmul_1024 ours/raw tfjs-wasm 1 thread (target >= 1.5)': ratio('matmul_1024', 'raw tfjs-wasm (1 thread)'),
+  'matmul_1024 ours/raw tfjs-wasm, same threads': ratio('matmul_1024', 'raw tfjs-wasm'),
   'matmul_1024 ours/numpy (distance to the hardware)': ratio('matmul_1024', 'numpy'),
-  'dispatch ours/reference (time per op)': ratio('dispatch', 'reference', true),
+  'dispatch speed ours/reference': ratio('dispatch', 'reference', true),
+  'dispatch speed ours/raw tfjs-wasm': ratio('dispatch', 'raw tfjs-wasm', true),
 };
 console.log(`peers: ${torchNote}`);
-console.log('ratios (> 1: ours is faster):');
-for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(52)} ${v === undefined ? 'n/a' : v.toFixed(2)}`);
+console.log('ratios (> 1: ours is faster), by wall time and by CPU time (CPU time adds up all threads):');
+const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(2));
+for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(58)} ${fmt(v.wall).padStart(6)} ${fmt(v.cpu).padStart(6)}`);
 
 const out = new URL('./results/', import.meta.url);
 mkdirSync(out, { recursive: true });
 writeFileSync(
   new URL('tfjs.json', out),
-  `${JSON.stringify({ date: new Date().toISOString(), backend: ours.name, wasmThreads: threads, cpus: availableParallelism(), peers: torchNote, rows: rows.map(({ sample, ...r }) => ({ ...r, medianSeconds: sample.median, minSeconds: sample.min, repeats: sample.repeats, callsPerRepeat: sample.inner })), ratios }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), backend: ours.name, wasmThreads: threads, cpus: availableParallelism(), peers: torchNote, rows: rows.map(({ sample, ...r }) => ({ ...r, medianSeconds: sample.median, minSeconds: sample.min, cpuMedianSeconds: sample.cpuMedian, repeats: sample.repeats, callsPerRepeat: sample.inner })), ratios }, null, 2)}\n`,
 );

@@ -33,11 +33,13 @@ export class TfjsBackend implements Backend<TfTensor> {
    * @param name the methodzoo backend name ('tfjs-wasm', 'tfjs-node', ...)
    * @param tf the tfjs namespace whose engine holds the tensors
    * @param tfBackend the tfjs backend to run on ('wasm', 'tensorflow', 'cpu')
+   * @param engine what runs underneath, in words (the build, its threads)
    */
   constructor(
     readonly name: string,
     readonly tf: Tf,
     readonly tfBackend: string,
+    readonly engine = tfBackend,
   ) {
     const made = makeKernels(tf, () => this.activate());
     this.kernels = made.kernels;

@@ -32,18 +32,110 @@ export async function importOptional(specifier: string, importer: Importer = dyn
   }
 }
 
-/** The tfjs-core namespace with the wasm backend active (SIMD when the runtime has it). */
-export async function loadWasm(): Promise<{ tf: Tf; threads: number }> {
+export interface WasmEngine {
+  tf: Tf;
+  /** XNNPACK threads in use. */
+  threads: number;
+  /** Which build runs, and why not the threaded one when it does not. */
+  build: string;
+}
+
+/**
+ * Threads for tfjs-backend-wasm: `METHODZOO_TFJS_WASM_THREADS` (1 selects the single-threaded
+ * build), else one per logical core.
+ */
+async function wantedThreads(): Promise<number> {
+  const env = isNode() ? process.env.METHODZOO_TFJS_WASM_THREADS : undefined;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`METHODZOO_TFJS_WASM_THREADS must be a positive integer, got '${env}'`);
+    return n;
+  }
+  if (!isNode()) return 1;
+  const { availableParallelism } = await import('node:os');
+  return availableParallelism();
+}
+
+/**
+ * Prepares tfjs-backend-wasm's threaded build for Node, which it does not start as shipped:
+ * Emscripten hands worker_threads `blob:` URLs (for the worker script, and for the main script
+ * the worker imports) that Node cannot load. Both scripts are written to a temporary folder, the
+ * worker file first pointing its own `URL.createObjectURL` at the main script, and the main
+ * thread's `URL.createObjectURL` answers with the worker file while tfjs initialises. XNNPACK also
+ * caps its pool at half the logical cores (one thread on a 2-core machine), so `os.cpus()` reports
+ * the cores twice during initialisation. Returns the function that undoes the patches.
+ */
+async function patchThreadedStart(): Promise<() => void> {
+  const { createRequire } = await import('node:module');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { dirname, join } = await import('node:path');
+  const require = createRequire(import.meta.url);
+  const out = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'));
+  const factory = require(join(out, 'tfjs-backend-wasm-threaded-simd.js')) as { default?: () => void } & (() => void);
+  const { wasmWorkerContents } = require(join(out, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  const dir = mkdtempSync(join(tmpdir(), 'methodzoo-tfjs-wasm-'));
+  const mainPath = join(dir, 'main.js');
+  const workerPath = join(dir, 'worker.js');
+  writeFileSync(mainPath, `var WasmBackendModuleThreadedSimd = ${(factory.default ?? factory).toString()}`);
+  // the worker source is a template literal in tfjs: its "\n" escapes must stay escapes
+  writeFileSync(workerPath, `URL.createObjectURL=function(){return ${JSON.stringify(mainPath)}};URL.revokeObjectURL=function(){};\n${wasmWorkerContents.replace(/\n/g, '\\n')}`);
+  const os = require('node:os') as { cpus: () => unknown[] };
+  const cpus = os.cpus;
+  const createObjectURL = URL.createObjectURL;
+  os.cpus = () => [...cpus(), ...cpus()];
+  URL.createObjectURL = () => workerPath;
+  return () => {
+    os.cpus = cpus;
+    URL.createObjectURL = createObjectURL;
+  };
+}
+
+/** Lets the process exit while Emscripten's worker threads idle. */
+function unrefWorkers(tf: Tf): void {
+  const pthread = (tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { unusedWorkers: { unref(): void }[]; runningWorkers: { unref(): void }[] } } }).wasm?.PThread;
+  for (const w of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) w.unref();
+}
+
+/**
+ * The tfjs-core namespace with the wasm backend active: SIMD, and the threaded build with one
+ * XNNPACK thread per core when more than one is wanted and it starts (else the single-threaded
+ * build, saying why).
+ */
+export async function loadWasm(): Promise<WasmEngine> {
   const tf = (await import('@tensorflow/tfjs-core')) as Tf;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const threads = await wantedThreads();
+  let why = threads === 1 ? 'single-threaded build (1 thread requested)' : 'single-threaded build';
   if (isNode()) {
     const { createRequire } = await import('node:module');
     const { dirname } = await import('node:path');
     const require = createRequire(import.meta.url);
     wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}/`);
+    if (threads > 1) {
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+      wasm.setThreadsCount(threads);
+      const undo = await patchThreadedStart();
+      let started = false;
+      try {
+        started = await tf.setBackend('wasm');
+      } catch (e) {
+        why = `single-threaded build (the threaded one failed: ${e instanceof Error ? e.message : String(e)})`;
+      } finally {
+        undo();
+      }
+      if (started) {
+        unrefWorkers(tf);
+        return { tf, threads: wasm.getThreadsCount(), build: `threaded SIMD build, ${wasm.getThreadsCount()} threads` };
+      }
+      if (why === 'single-threaded build') why = 'single-threaded build (the threaded one did not initialise)';
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      wasm.setThreadsCount(1);
+    }
   }
   if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise (tf.setBackend returned false)');
-  return { tf, threads: wasm.getThreadsCount() };
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  return { tf, threads: wasm.getThreadsCount(), build: `${why}${simd ? ', SIMD' : ', no SIMD'}` };
 }
 
 /** A tfjs-node module (CPU or CUDA build) with its native 'tensorflow' backend active. */

@@ -16,11 +16,18 @@ import { TfjsBackend } from './backend.js';
 import { loadNode, loadWasm } from './engines.js';
 
 export { TfjsBackend, TFJS_DTYPES } from './backend.js';
-export { importOptional, loadNode, loadWasm, type Importer } from './engines.js';
+export { importOptional, loadNode, loadWasm, type Importer, type WasmEngine } from './engines.js';
 export { makeKernels, type Tf, type TfTensor } from './kernels.js';
 
 export const TFJS_BACKENDS = { 'tfjs-node-gpu': 30, 'tfjs-node': 20, 'tfjs-wasm': 10 } as const;
 
-registerBackend('tfjs-wasm', async () => new TfjsBackend('tfjs-wasm', (await loadWasm()).tf, 'wasm'), TFJS_BACKENDS['tfjs-wasm']);
-registerBackend('tfjs-node', async () => new TfjsBackend('tfjs-node', await loadNode('@tensorflow/tfjs-node'), 'tensorflow'), TFJS_BACKENDS['tfjs-node']);
-registerBackend('tfjs-node-gpu', async () => new TfjsBackend('tfjs-node-gpu', await loadNode('@tensorflow/tfjs-node-gpu'), 'tensorflow'), TFJS_BACKENDS['tfjs-node-gpu']);
+registerBackend(
+  'tfjs-wasm',
+  async () => {
+    const engine = await loadWasm();
+    return new TfjsBackend('tfjs-wasm', engine.tf, 'wasm', `tfjs-backend-wasm 4.22, ${engine.build}`);
+  },
+  TFJS_BACKENDS['tfjs-wasm'],
+);
+registerBackend('tfjs-node', async () => new TfjsBackend('tfjs-node', await loadNode('@tensorflow/tfjs-node'), 'tensorflow', '@tensorflow/tfjs-node (TensorFlow C library, CPU)'), TFJS_BACKENDS['tfjs-node']);
+registerBackend('tfjs-node-gpu', async () => new TfjsBackend('tfjs-node-gpu', await loadNode('@tensorflow/tfjs-node-gpu'), 'tensorflow', '@tensorflow/tfjs-node-gpu (TensorFlow C library, CUDA)'), TFJS_BACKENDS['tfjs-node-gpu']);

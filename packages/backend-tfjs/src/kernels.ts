@@ -9,7 +9,7 @@
  */
 import { type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { foldOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
+import { foldOnHeap, permuteRowsOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -253,6 +253,14 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return tf.pad(y, shape.map((size, d) => [begin[d]!, size - begin[d]! - y.shape[d]!] as [number, number]));
   };
 
+  /** tf.transpose, or whole-row copies on the wasm heap when the last axis stays last. */
+  const transpose = (x: TfTensor, perm: number[], outShape: number[] = perm.map((p) => x.shape[p]!)): TfTensor => {
+    const view = heap();
+    const last = perm.length - 1;
+    if (view && x.dtype === 'float32' && perm[last] === last && x.shape[last]! >= 8 && last > 0) return permuteRowsOnHeap(tf, view, x, perm, outShape);
+    return tf.transpose(x, perm);
+  };
+
   /**
    * Batched matmul as plain 2-D products: tfjs-backend-wasm sends only un-transposed, unbatched
    * products to XNNPACK (about 10x faster than its loop for the rest). A shared left or right
@@ -270,9 +278,9 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     }
     if (ba === 1) {
       // [K, Bb*N]: every batch's right operand side by side
-      const wide = transB ? tf.transpose(tf.reshape(b, [bb * n, k])) : tf.reshape(tf.transpose(b, [1, 0, 2]), [k, bb * n]);
+      const wide = transB ? tf.transpose(tf.reshape(b, [bb * n, k])) : tf.reshape(transpose(b, [1, 0, 2]), [k, bb * n]);
       const r = tf.matMul(tf.reshape(a3, [m, k]) as tfc.Tensor2D, wide as tfc.Tensor2D);
-      return tf.transpose(tf.reshape(r, [m, bb, n]), [1, 0, 2]);
+      return transpose(tf.reshape(r, [m, bb, n]), [1, 0, 2]);
     }
     // two batched operands: tfjs's batched loop beats B separate GEMMs (slicing costs more than it saves)
     return tf.matMul(a3, b as tfc.Tensor3D, false, transB);
@@ -312,7 +320,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     argmax: argReduce('argmax'),
     argmin: argReduce('argmin'),
     reshape: kernel<'reshape'>(([x], { shape }) => tf.reshape(x!, shape)),
-    permute: kernel<'permute'>(([x], { perm }) => tf.transpose(x!, perm)),
+    permute: kernel<'permute'>(([x], { perm }, out) => transpose(x!, perm, out.shape)),
     expand: kernel<'expand'>(([x], { shape }) => broadcast(x!, shape)),
     slice: kernel<'slice'>(([x], { begin, end, step }, out) => takeStrided(x!, begin, end, step, out.shape)),
     unslice: kernel<'unslice'>(([x], { shape, begin, step }) => placeStrided(x!, shape, begin, step)),

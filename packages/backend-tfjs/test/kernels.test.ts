@@ -4,8 +4,9 @@
  * geometries of unfold/fold, and the calls that fall back), plus float64 refusal.
  */
 import { backendInfo, type DType, Generator, getBackend, grad, initBackends, type PrimAttrs, type PrimName, rand, randint, runPrim, type Tensor, tensor } from '@methodzoo/core';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import '../src/index.js';
+import { TfjsBackend } from '../src/index.js';
 
 const tfjs = await initBackends();
 const ref = getBackend('reference');
@@ -32,9 +33,11 @@ function agree<K extends PrimName>(name: K, inputs: Tensor[], attrs: PrimAttrs[K
 }
 
 describe('tfjs-wasm kernels agree with the reference', () => {
-  it('is the default after initBackends, and says why the tfjs-node engines were skipped', () => {
+  it('is the default after initBackends, on the threaded build with a thread per core, and says why the tfjs-node engines were skipped', () => {
     const info = backendInfo();
     expect(info.current).toBe('tfjs-wasm');
+    const cores = availableParallelism();
+    expect((tfjs as TfjsBackend).engine).toBe(cores > 1 ? `tfjs-backend-wasm 4.22, threaded SIMD build, ${cores} threads` : 'tfjs-backend-wasm 4.22, single-threaded build (1 thread requested), SIMD');
     for (const name of ['tfjs-node-gpu', 'tfjs-node']) {
       const b = info.backends.find((x) => x.name === name)!;
       expect(['not installed', 'failed']).toContain(b.status);
@@ -81,6 +84,10 @@ describe('tfjs-wasm kernels agree with the reference', () => {
       agree('cat', [input([2, 3], dtype), input([2, 1], dtype), input([2, 2], dtype)], { axis: 1 });
     }
     agree('pad', [input([2, 3], 'float32')], { before: [0, 1], after: [2, 0], value: -1.5 });
+    // rows of 8 or more that keep the last axis move as whole rows on the wasm heap
+    agree('permute', [input([2, 3, 9], 'float32')], { perm: [1, 0, 2] });
+    agree('permute', [input([2, 3, 4, 8], 'float32')], { perm: [2, 0, 1, 3] });
+    agree('matmul', [input([1, 3, 5], 'float32'), input([4, 5, 16], 'float32')], { transA: false, transB: false }, 1e-5);
   });
 
   it('batched matmul with broadcast batch and transposed operands', () => {

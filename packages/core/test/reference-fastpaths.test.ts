@@ -109,6 +109,53 @@ describe('reference elementwise fast paths match the per-element definition', ()
   });
 });
 
+describe('reference matmul paths', () => {
+  /** C = A B with the products summed in float64 in k order, then rounded once (the kernel's contract). */
+  function naive(a: Float32Array, b: Float32Array, m: number, k: number, n: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let q = 0; q < k; q++) s += a[i * k + q]! * b[q * n + j]!;
+        out.push(Math.fround(s));
+      }
+    }
+    return out;
+  }
+  const matmul = (a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], transA: boolean, transB: boolean) => {
+    const inputs = [
+      { data: a, shape: aShape, dtype: 'float32' as const },
+      { data: b, shape: bShape, dtype: 'float32' as const },
+    ];
+    const out = INFER.matmul(inputs, { transA, transB });
+    return Array.from(referenceKernels.matmul(inputs, { transA, transB }, out) as Float32Array);
+  };
+  const transpose = (x: Float32Array, rows: number, cols: number) => Float32Array.from({ length: rows * cols }, (_, i) => x[(i % rows) * cols + Math.floor(i / rows)]!);
+
+  // K = 37 reads B in place, K = 333 packs it; odd M and N exercise the edge tiles
+  for (const k of [37, 333]) {
+    it(`gives the float64-accumulated product for K=${k} through every transpose flag`, () => {
+      const m = 7, n = 10;
+      const a = Float32Array.from(values(m * k, 11, false));
+      const b = Float32Array.from(values(k * n, 12, false));
+      const expected = naive(a, b, m, k, n);
+      expect(matmul(a, [1, m, k], b, [1, k, n], false, false)).toEqual(expected);
+      expect(matmul(a, [1, m, k], transpose(b, k, n), [1, n, k], false, true)).toEqual(expected);
+      expect(matmul(transpose(a, m, k), [1, k, m], b, [1, k, n], true, false)).toEqual(expected);
+      expect(matmul(transpose(a, m, k), [1, k, m], transpose(b, k, n), [1, n, k], true, true)).toEqual(expected);
+    });
+  }
+
+  it('broadcasts a batch-1 operand against a batched one', () => {
+    const m = 5, k = 9, n = 6;
+    const a = Float32Array.from(values(m * k, 13, false));
+    const b = Float32Array.from(values(3 * k * n, 14, false));
+    const got = matmul(a, [1, m, k], b, [3, k, n], false, false);
+    const expected = [0, 1, 2].flatMap((t) => naive(a, b.subarray(t * k * n, (t + 1) * k * n), m, k, n));
+    expect(got).toEqual(expected);
+  });
+});
+
 describe('reference buffer pool', () => {
   it('reuses a disposed output buffer for the next output of the same size without changing results', () => {
     clearPool();

@@ -2,7 +2,7 @@ import { dtypeOfArray, type TypedArray } from '../../dtype.js';
 import { give, take } from './pool.js';
 
 /** Copies a row-major [rows, cols] block into [cols, rows]. Blocked so both sides stay in cache. */
-export function transpose2d(src: TypedArray, srcOff: number, rows: number, cols: number, dst: TypedArray): void {
+export function transpose2d(src: TypedArray, srcOff: number, rows: number, cols: number, dst: TypedArray, dstOff = 0): void {
   const B = 32;
   for (let i0 = 0; i0 < rows; i0 += B) {
     const i1 = Math.min(i0 + B, rows);
@@ -10,7 +10,7 @@ export function transpose2d(src: TypedArray, srcOff: number, rows: number, cols:
       const j1 = Math.min(j0 + B, cols);
       for (let i = i0; i < i1; i++) {
         const s = srcOff + i * cols;
-        for (let j = j0; j < j1; j++) dst[j * rows + i] = src[s + j]!;
+        for (let j = j0; j < j1; j++) dst[dstOff + j * rows + i] = src[s + j]!;
       }
     }
   }

@@ -1,7 +1,11 @@
 import type { TypedArray } from '../../dtype.js';
 import type { Shape } from '../../shape.js';
 import { contiguousStrides } from '../../shape.js';
+import { transpose2d } from './matmul.js';
 import { collapseDims } from './strides.js';
+
+/** Rows shorter than this copy in a loop; longer ones through set(), whose subarray costs an allocation. */
+const SET_MIN = 64;
 
 /**
  * out[i] = src[offset + sum(idx_d * strides_d)] for a contiguous `out` of `shape` (gather mode), or
@@ -21,11 +25,11 @@ function stridedCopy(mode: 'gather' | 'scatter', src: TypedArray, dst: TypedArra
   for (let i = 0; i < total; ) {
     let p = base;
     if (mode === 'gather') {
-      if (is === 1) {
+      if (is === 1 && inner >= SET_MIN) {
         dst.set(src.subarray(p, p + inner), i);
         i += inner;
       } else for (let k = 0; k < inner; k++, i++, p += is) dst[i] = src[p]!;
-    } else if (is === 1) {
+    } else if (is === 1 && inner >= SET_MIN) {
       dst.set(src.subarray(i, i + inner), p);
       i += inner;
     } else for (let k = 0; k < inner; k++, i++, p += is) dst[p] = src[i]!;
@@ -41,7 +45,21 @@ function stridedCopy(mode: 'gather' | 'scatter', src: TypedArray, dst: TypedArra
 
 export function permuteKernel(x: TypedArray, shape: Shape, perm: readonly number[], out: TypedArray): void {
   const s = contiguousStrides(shape);
-  stridedCopy('gather', x, out, perm.map((p) => shape[p]!), perm.map((p) => s[p]!), 0);
+  const outShape = perm.map((p) => shape[p]!);
+  const strides = perm.map((p) => s[p]!);
+  // A (batched) swap of the last two dims reads one side with a long stride: a blocked transpose
+  // keeps both sides in cache.
+  const { shape: cs, strides: [st] } = collapseDims(outShape, [strides]);
+  const nd = cs.length;
+  if (nd >= 2 && nd <= 3 && st![nd - 2] === 1 && st![nd - 1] === cs[nd - 2]) {
+    const cols = cs[nd - 2]!, rows = cs[nd - 1]!;
+    const batch = nd === 3 ? cs[0]! : 1;
+    if (nd === 2 || st![0] === rows * cols) {
+      for (let b = 0; b < batch; b++) transpose2d(x, b * rows * cols, rows, cols, out, b * rows * cols);
+      return;
+    }
+  }
+  stridedCopy('gather', x, out, outShape, strides, 0);
 }
 
 export function expandKernel(x: TypedArray, shape: Shape, outShape: Shape, out: TypedArray): void {

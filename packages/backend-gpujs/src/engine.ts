@@ -141,19 +141,24 @@ export class Engine {
   /** Launches kernel `key` (compiled from `source` on first use) over `size` output cells. */
   launch(key: string, source: string, size: number, dtype: DType, args: readonly Arg[]): GpujsHandle {
     const out = new GpujsHandle(dtype, size, null);
-    this.live++;
-    this.liveBytes += size * (dtype === 'bool' ? 1 : dtype === 'float64' ? 8 : 4);
+    const count = () => {
+      this.live++;
+      this.liveBytes += size * (dtype === 'bool' ? 1 : dtype === 'float64' ? 8 : 4);
+      return out;
+    };
     if (size === 0) {
       out.host = hostArray(dtype, new Float32Array(0));
-      return out;
+      return count();
     }
     if (!this.async) {
       const k = this.kernel(key, source).setOutput([size]);
       const values = k(...this.args(args)) as Float32Array;
       this.note(key, k);
       out.host = hostArray(dtype, values);
-      return out;
+      // counted once it exists: a kernel that throws leaves nothing to release
+      return count();
     }
+    count();
     const inputs = args.filter((a): a is GpujsHandle => a instanceof GpujsHandle);
     const run = async () => {
       const failed = inputs.find((h) => h.error);

@@ -59,7 +59,8 @@ async function wantedThreads(): Promise<number> {
 /**
  * Prepares tfjs-backend-wasm's threaded build for Node, which it does not start as shipped:
  * Emscripten hands worker_threads `blob:` URLs (for the worker script, and for the main script
- * the worker imports) that Node cannot load. Both scripts are written to a temporary folder, the
+ * the worker imports) that Node cannot load. Both scripts are written to a folder in the system's
+ * temporary directory (named by a hash of their content, so processes share it), the
  * worker file first pointing its own `URL.createObjectURL` at the main script, and the main
  * thread's `URL.createObjectURL` answers with the worker file while tfjs initialises. XNNPACK also
  * caps its pool at half the logical cores (one thread on a 2-core machine), so `os.cpus()` reports
@@ -67,19 +68,28 @@ async function wantedThreads(): Promise<number> {
  */
 async function patchThreadedStart(): Promise<() => void> {
   const { createRequire } = await import('node:module');
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { createHash } = await import('node:crypto');
+  const { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { dirname, join } = await import('node:path');
   const require = createRequire(import.meta.url);
   const out = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'));
   const factory = require(join(out, 'tfjs-backend-wasm-threaded-simd.js')) as { default?: () => void } & (() => void);
   const { wasmWorkerContents } = require(join(out, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
-  const dir = mkdtempSync(join(tmpdir(), 'methodzoo-tfjs-wasm-'));
+  const main = `var WasmBackendModuleThreadedSimd = ${(factory.default ?? factory).toString()}`;
+  // one folder per content, reused by later processes; files appear whole (written, then renamed)
+  const dir = join(tmpdir(), `methodzoo-tfjs-wasm-${createHash('sha256').update(main).update(wasmWorkerContents).digest('hex').slice(0, 16)}`);
+  mkdirSync(dir, { recursive: true });
   const mainPath = join(dir, 'main.js');
   const workerPath = join(dir, 'worker.js');
-  writeFileSync(mainPath, `var WasmBackendModuleThreadedSimd = ${(factory.default ?? factory).toString()}`);
   // the worker source is a template literal in tfjs: its "\n" escapes must stay escapes
-  writeFileSync(workerPath, `URL.createObjectURL=function(){return ${JSON.stringify(mainPath)}};URL.revokeObjectURL=function(){};\n${wasmWorkerContents.replace(/\n/g, '\\n')}`);
+  const worker = `URL.createObjectURL=function(){return ${JSON.stringify(mainPath)}};URL.revokeObjectURL=function(){};\n${wasmWorkerContents.replace(/\n/g, '\\n')}`;
+  for (const [path, text] of [[mainPath, main], [workerPath, worker]] as const) {
+    if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
+    const part = `${path}.${process.pid}`;
+    writeFileSync(part, text);
+    renameSync(part, path);
+  }
   const os = require('node:os') as { cpus: () => unknown[] };
   const cpus = os.cpus;
   const createObjectURL = URL.createObjectURL;

@@ -17,7 +17,7 @@ export interface CnnParams {
   y: Tensor;
 }
 
-/** Kaiming-uniform-like init so the loss stays finite over many steps. */
+/** Kaiming-normal init (std sqrt(2 / fan_in)), the same in every peer. */
 function param(shape: number[], fanIn: number, gen: Generator): Tensor {
   return keep(noGrad(() => mul(randn(shape, { generator: gen }), Math.sqrt(2 / fanIn))).requiresGrad_());
 }

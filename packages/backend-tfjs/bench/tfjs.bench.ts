@@ -7,8 +7,9 @@
  * - matmul 1024x1024x1024 on our default backend, raw tfjs-wasm, and numpy;
  * - per-op dispatch overhead of a 1-element add on each backend and on raw tfjs-wasm.
  *
- * tfjs-wasm runs one build per process, so the single-threaded figures (ours and raw tfjs-wasm as
- * it ships for Node) come from a child process run with METHODZOO_TFJS_WASM_THREADS=1.
+ * tfjs-wasm runs one build per process: the main run uses the single-threaded build (raw tfjs-wasm
+ * as it ships for Node); the threaded build's figures (ours by default, and raw tfjs on it) come
+ * from a child process run with METHODZOO_TFJS_WASM_THREADS=<logical cores>.
  *
  * Prints medians and ratios and writes bench/results/tfjs.json. Usage:
  *   pnpm bench [-- --repeats 7 --cnn-repeats 10 --reference-repeats 2 --no-torch]
@@ -34,7 +35,7 @@ const { values } = parseArgs({
     'cnn-repeats': { type: 'string', default: '10' },
     'reference-repeats': { type: 'string', default: '2' },
     'no-torch': { type: 'boolean', default: false },
-    /** Child mode: only the tfjs-wasm cases, rows printed as JSON (run with METHODZOO_TFJS_WASM_THREADS=1). */
+    /** Child mode: only the tfjs-wasm cases, rows printed as JSON (run with METHODZOO_TFJS_WASM_THREADS=n). */
     child: { type: 'boolean', default: false },
   },
 });
@@ -43,12 +44,14 @@ const repeats = Number(values.repeats);
 const cnnRepeats = Number(values['cnn-repeats']);
 const refRepeats = Number(values['reference-repeats']);
 
+// the main run measures the single-threaded build; the child, the threaded one (our default)
+if (!child) process.env.METHODZOO_TFJS_WASM_THREADS = '1';
 const ours = await mz.initBackends();
 const info = mz.backendInfo();
 const threads = getThreadsCount();
-const tag = child ? ' (1 thread)' : '';
+const tag = child ? ' (threaded)' : '';
 const log = child ? () => {} : console.log;
-log(`default backend: ${ours.name} (${(ours as { engine?: string }).engine ?? `${threads} threads`}); skipped: ${info.backends.filter((b) => b.status !== 'ready' && b.status !== 'not initialised').map((b) => `${b.name} (${b.status})`).join(', ') || 'none'}`);
+log(`main run: ${ours.name} (${(ours as { engine?: string }).engine ?? `${threads} threads`}); skipped: ${info.backends.filter((b) => b.status !== 'ready' && b.status !== 'not initialised').map((b) => `${b.name} (${b.status})`).join(', ') || 'none'}`);
 const rows: { case: string; peer: string; sample: Sample; value: number; cpuValue: number; unit: string }[] = [];
 const record = (kase: string, peer: string, sample: Sample, unit: 'steps/s' | 'GFLOP/s' | 'us/op', flops = 0) => {
   const of = (seconds: number) => (unit === 'steps/s' ? 1 / seconds : unit === 'GFLOP/s' ? flops / seconds / 1e9 : seconds * 1e6);
@@ -133,16 +136,16 @@ const t2 = tf.randomNormal([1]);
 const sRaw = measure(() => tf.tidy(() => { for (let i = 0; i < batch; i++) tf.add(t1, t2); }), { repeats, warmup: 5 });
 record('dispatch', 'raw tfjs-wasm', { ...sRaw, median: sRaw.median / batch, min: sRaw.min / batch, cpuMedian: sRaw.cpuMedian / batch, inner: sRaw.inner * batch }, 'us/op');
 
-// ---- single-threaded tfjs-wasm (child process) -----------------------------------------------
+// ---- threaded tfjs-wasm build (child process) -------------------------------------------------
 const script = fileURLToPath(import.meta.url);
 const sub = spawnSync(process.execPath, [...process.execArgv, script, '--child', '--repeats', String(repeats), '--cnn-repeats', String(cnnRepeats)], {
   encoding: 'utf8',
-  env: { ...process.env, METHODZOO_TFJS_WASM_THREADS: '1' },
+  env: { ...process.env, METHODZOO_TFJS_WASM_THREADS: String(availableParallelism()) },
   maxBuffer: 16 * 1024 * 1024,
 });
 const childRows = sub.status === 0 ? (JSON.parse(sub.stdout.trim().split('\n').pop()!) as typeof rows) : [];
-if (sub.status !== 0) console.log(`single-threaded run failed: ${sub.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-console.log('single-threaded tfjs-wasm (child process):');
+if (sub.status !== 0) console.log(`threaded run failed: ${sub.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+console.log(`threaded tfjs-wasm build, ${availableParallelism()} threads asked for (child process):`);
 for (const r of childRows) {
   rows.push(r);
   console.log(`  ${r.case.padEnd(12)} ${r.peer.padEnd(30)} ${r.value.toFixed(1).padStart(9)} ${r.unit}  (by CPU time ${r.cpuValue.toFixed(1)}; median ${(r.sample.median * 1e3).toFixed(2)} ms)`);
@@ -168,23 +171,26 @@ const ratio = (kase: string, peer: string, invert = false, mine = `ours (${ours.
   });
   return { wall: both[0], cpu: both[1] };
 };
+const mine = `ours (${ours.name})`;
+const threaded = `ours (${ours.name}) (threaded)`;
 const ratios = {
-  'cnn_step ours/raw tfjs-wasm 1 thread (target >= 3)': ratio('cnn_step', 'raw tfjs-wasm (1 thread)'),
-  'cnn_step ours/raw tfjs-wasm, same threads': ratio('cnn_step', 'raw tfjs-wasm'),
-  'cnn_step ours default/ours 1 thread': ratio('cnn_step', `ours (${ours.name}) (1 thread)`),
-  'matmul_1024 ours default/ours 1 thread': ratio('matmul_1024', `ours (${ours.name}) (1 thread)`),
-  'cnn_step ours/reference (target >= 10)': ratio('cnn_step', 'reference'),
-  'cnn_step ours/torch (goal 0.3)': ratio('cnn_step', 'torch'),
-  'matmul_1024 ours/raw tfjs-wasm 1 thread (target >= 1.5)': ratio('matmul_1024', 'raw tfjs-wasm (1 thread)'),
-  'matmul_1024 ours/raw tfjs-wasm, same threads': ratio('matmul_1024', 'raw tfjs-wasm'),
-  'matmul_1024 ours/numpy (distance to the hardware)': ratio('matmul_1024', 'numpy'),
-  'dispatch speed ours/reference': ratio('dispatch', 'reference', true),
-  'dispatch speed ours/raw tfjs-wasm': ratio('dispatch', 'raw tfjs-wasm', true),
+  'cnn_step ours default (threaded)/raw tfjs-wasm as shipped (target >= 3)': ratio('cnn_step', 'raw tfjs-wasm', false, threaded),
+  'cnn_step ours/raw tfjs-wasm, both single-threaded': ratio('cnn_step', 'raw tfjs-wasm'),
+  'cnn_step ours/raw tfjs-wasm, both threaded': ratio('cnn_step', 'raw tfjs-wasm (threaded)', false, threaded),
+  'cnn_step ours threaded/ours single-threaded': ratio('cnn_step', mine, false, threaded),
+  'cnn_step ours default/reference (target >= 10)': ratio('cnn_step', 'reference', false, threaded),
+  'cnn_step ours default/torch (goal 0.3)': ratio('cnn_step', 'torch', false, threaded),
+  'matmul_1024 ours default/raw tfjs-wasm 1 thread (target >= 1.5)': ratio('matmul_1024', 'raw tfjs-wasm', false, threaded),
+  'matmul_1024 ours/raw tfjs-wasm, both single-threaded': ratio('matmul_1024', 'raw tfjs-wasm'),
+  'matmul_1024 ours threaded/ours single-threaded': ratio('matmul_1024', mine, false, threaded),
+  'matmul_1024 ours default/numpy (distance to the hardware)': ratio('matmul_1024', 'numpy', false, threaded),
+  'dispatch speed ours/reference (single-threaded build)': ratio('dispatch', 'reference', true),
+  'dispatch speed ours/raw tfjs-wasm (single-threaded build)': ratio('dispatch', 'raw tfjs-wasm', true),
 };
 console.log(`peers: ${torchNote}`);
 console.log('ratios (> 1: ours is faster), by wall time and by CPU time (CPU time adds up all threads):');
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(2));
-for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(58)} ${fmt(v.wall).padStart(6)} ${fmt(v.cpu).padStart(6)}`);
+for (const [k, v] of Object.entries(ratios)) console.log(`  ${k.padEnd(72)} ${fmt(v.wall).padStart(6)} ${fmt(v.cpu).padStart(6)}`);
 
 const out = new URL('./results/', import.meta.url);
 mkdirSync(out, { recursive: true });

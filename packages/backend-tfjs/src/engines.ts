@@ -42,7 +42,9 @@ export interface WasmEngine {
 
 /**
  * Threads for tfjs-backend-wasm: `METHODZOO_TFJS_WASM_THREADS` (1 selects the single-threaded
- * build), else one per logical core.
+ * build), else one per logical core. On 2 cores the threaded build ran a 1024 matmul at 1.6-1.9x
+ * the single-threaded one when the second core was free, and at 1x (same CPU time) when other
+ * jobs held it; the small CNN step, whose GEMMs are small, at 0.9-1.0x.
  */
 async function wantedThreads(): Promise<number> {
   const env = isNode() ? process.env.METHODZOO_TFJS_WASM_THREADS : undefined;
@@ -101,22 +103,27 @@ async function patchThreadedStart(): Promise<() => void> {
   };
 }
 
+interface PThreads {
+  unusedWorkers: { unref(): void }[];
+  runningWorkers: { unref(): void }[];
+}
+const pthreadsOf = (tf: Tf) => (tf.findBackend('wasm') as unknown as { wasm?: { PThread?: PThreads } }).wasm?.PThread;
+
 /** Lets the process exit while Emscripten's worker threads idle. */
 function unrefWorkers(tf: Tf): void {
-  const pthread = (tf.findBackend('wasm') as unknown as { wasm?: { PThread?: { unusedWorkers: { unref(): void }[]; runningWorkers: { unref(): void }[] } } }).wasm?.PThread;
+  const pthread = pthreadsOf(tf);
   for (const w of [...(pthread?.unusedWorkers ?? []), ...(pthread?.runningWorkers ?? [])]) w.unref();
 }
 
 /**
- * The tfjs-core namespace with the wasm backend active: SIMD, and the threaded build with one
- * XNNPACK thread per core when more than one is wanted and it starts (else the single-threaded
- * build, saying why).
+ * The tfjs-core namespace with the wasm backend active: SIMD, and the threaded build when more than
+ * one thread is wanted and it starts (else the single-threaded build, saying why).
  */
 export async function loadWasm(): Promise<WasmEngine> {
   const tf = (await import('@tensorflow/tfjs-core')) as Tf;
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const threads = await wantedThreads();
-  let why = threads === 1 ? 'single-threaded build (1 thread requested)' : 'single-threaded build';
+  let why = 'single-threaded build';
   if (isNode()) {
     const { createRequire } = await import('node:module');
     const { dirname } = await import('node:path');

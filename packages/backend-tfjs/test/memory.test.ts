@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '../src/index.js';
 
-// the single-threaded build starts in a second instead of several (the threaded one is tested in kernels.test.ts)
+// the single-threaded build starts in a second instead of several (the default threaded one is tested in kernels.test.ts)
 process.env.METHODZOO_TFJS_WASM_THREADS = '1';
+
 
 await mz.setBackendAsync('tfjs-wasm');
 

@@ -72,35 +72,3 @@ export function foldOnHeap(tf: Tf, view: (t: TfTensor) => F32, cols: TfTensor, g
   return out;
 }
 
-/**
- * permute on the heap when the last axis stays last: whole rows move with `TypedArray.set`
- * (wasm's Transpose moves element by element). Used for the batch<->rows swaps around GEMMs.
- */
-export function permuteRowsOnHeap(tf: Tf, view: (t: TfTensor) => F32, x: TfTensor, perm: readonly number[], outShape: number[]): TfTensor {
-  const rank = perm.length;
-  const row = x.shape[rank - 1]!;
-  const inStrides = new Array<number>(rank);
-  for (let d = rank - 1, acc = 1; d >= 0; d--) {
-    inStrides[d] = acc;
-    acc *= x.shape[d]!;
-  }
-  const out = tf.zeros(outShape, 'float32');
-  const src = view(x);
-  const dst = view(out);
-  // walk output rows in order; the source offset follows the permuted strides
-  const outer = outShape.slice(0, rank - 1);
-  const srcStride = perm.slice(0, rank - 1).map((p) => inStrides[p]!);
-  const idx = new Array<number>(rank - 1).fill(0);
-  const rows = outer.reduce((a, b) => a * b, 1);
-  let srcOff = 0;
-  for (let r = 0; r < rows; r++) {
-    dst.set(src.subarray(srcOff, srcOff + row), r * row);
-    for (let d = rank - 2; d >= 0; d--) {
-      srcOff += srcStride[d]!;
-      if (++idx[d]! < outer[d]!) break;
-      srcOff -= srcStride[d]! * outer[d]!;
-      idx[d] = 0;
-    }
-  }
-  return out;
-}

@@ -9,7 +9,7 @@
  */
 import { type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { foldOnHeap, permuteRowsOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
+import { foldOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -253,13 +253,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return tf.pad(y, shape.map((size, d) => [begin[d]!, size - begin[d]! - y.shape[d]!] as [number, number]));
   };
 
-  /** tf.transpose, or whole-row copies on the wasm heap when the last axis stays last. */
-  const transpose = (x: TfTensor, perm: number[], outShape: number[] = perm.map((p) => x.shape[p]!)): TfTensor => {
-    const view = heap();
-    const last = perm.length - 1;
-    if (view && x.dtype === 'float32' && perm[last] === last && x.shape[last]! >= 8 && last > 0) return permuteRowsOnHeap(tf, view, x, perm, outShape);
-    return tf.transpose(x, perm);
-  };
+  const transpose = (x: TfTensor, perm: number[]): TfTensor => tf.transpose(x, perm);
 
   /**
    * Batched matmul as plain 2-D products: tfjs-backend-wasm sends only un-transposed, unbatched
@@ -320,7 +314,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     argmax: argReduce('argmax'),
     argmin: argReduce('argmin'),
     reshape: kernel<'reshape'>(([x], { shape }) => tf.reshape(x!, shape)),
-    permute: kernel<'permute'>(([x], { perm }, out) => transpose(x!, perm, out.shape)),
+    permute: kernel<'permute'>(([x], { perm }) => transpose(x!, perm)),
     expand: kernel<'expand'>(([x], { shape }) => broadcast(x!, shape)),
     slice: kernel<'slice'>(([x], { begin, end, step }, out) => takeStrided(x!, begin, end, step, out.shape)),
     unslice: kernel<'unslice'>(([x], { shape, begin, step }) => placeStrided(x!, shape, begin, step)),

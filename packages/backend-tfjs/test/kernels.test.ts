@@ -84,7 +84,7 @@ describe('tfjs-wasm kernels agree with the reference', () => {
       agree('cat', [input([2, 3], dtype), input([2, 1], dtype), input([2, 2], dtype)], { axis: 1 });
     }
     agree('pad', [input([2, 3], 'float32')], { before: [0, 1], after: [2, 0], value: -1.5 });
-    // rows of 8 or more that keep the last axis move as whole rows on the wasm heap
+    // the batch<->rows swaps around GEMMs, and a broadcast-batch product that uses them
     agree('permute', [input([2, 3, 9], 'float32')], { perm: [1, 0, 2] });
     agree('permute', [input([2, 3, 4, 8], 'float32')], { perm: [2, 0, 1, 3] });
     agree('matmul', [input([1, 3, 5], 'float32'), input([4, 5, 16], 'float32')], { transA: false, transB: false }, 1e-5);

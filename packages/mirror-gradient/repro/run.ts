@@ -21,7 +21,7 @@ const progress: ProgressReporter = {
   log: (message) => console.log(message),
 };
 
-const result = await repro.run({ quick: !full, seed: 0, seeds: [0, 1, 2], outDir: `reports/mirror-gradient` }, progress);
+const result = await repro.run({ quick: !full, seed: 0, outDir: 'reports/mirror-gradient' }, progress);
 const widths = result.table.columns.map((c, i) => Math.max(c.length, ...result.table.rows.map((r) => String(r[i] ?? '').length)));
 const line = (cells: (string | number | null)[]) => cells.map((c, i) => String(c ?? '').padEnd(widths[i]!)).join('  ');
 console.log(`\n${repro.title}: ${repro.claim}\n`);

@@ -17,3 +17,4 @@ export {
 } from './reparam.js';
 export { stripeStats, spreadStats, type StripeLayerStats, type StripeStatsOptions, type SpreadStats } from './stripes.js';
 
+export { repro, buildVariant, VARIANTS, type Variant, type VariantRun } from './repro.js';

@@ -1,0 +1,14 @@
+/**
+ * @methodzoo/scalelong: ScaleLong (Huang, Zhou, Yan, Lin, NeurIPS 2023, arXiv 2310.13545):
+ * scaling the long skip connections of UNet / UViT diffusion backbones (org, 1/sqrt2-CS, CS, LS),
+ * with the paper's stability diagnostics.
+ */
+export {
+  org, sqrt2, cs, ls, strategyName, csCoefficients, skipCoefficients, sumSquaredCoefficients, TokenGate, ChannelGate, applyScaleLong,
+  type ScaleLongStrategy, type SkipFusingModel, type GateLayout, type ScaleLongHandle,
+} from './skip-scaling.js';
+export {
+  namedBlocks, meanSampleNorm, watchFeatureNorms, blockGradNorms, globalGradNorm, growth, oscillation, oscillationRange, seedSpread,
+  stepsToThreshold, robustnessProbe, type FeatureNormProbe,
+} from './diagnostics.js';
+export { repro, trainVariant, variants, buildModel, loadData, heldOutMse, toUnitRange, QUICK, FULL, type ScaleLongReproConfig, type VariantRun } from './repro.js';

@@ -66,7 +66,8 @@ export function asrify(model: nn.Module, opts: AsrifyOptions = {}): string[] {
     opts.attention === undefined || opts.attention === 'se' ? (c, o) => new SEGate(c, { ...o, reduction }) : resolveGate(opts.attention);
   const names: string[] = [];
   for (const { parent, key, name, child } of slots(model)) {
-    if (!(child instanceof nn.BatchNorm2d) || !where(name, child, parent)) continue;
+    // A BN already inside an ASRNorm is never wrapped twice.
+    if (!(child instanceof nn.BatchNorm2d) || parent instanceof ASRNorm || !where(name, child, parent)) continue;
     const asr = ASRNorm.fromBatchNorm(child, { attention, psiInit: opts.psiInit, generator: opts.generator });
     setChild(parent, key, asr);
     names.push(name);

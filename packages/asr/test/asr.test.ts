@@ -214,6 +214,14 @@ describe('whole network', () => {
     xs.forEach((x, i) => expect(maxRelDiff(noGrad(() => plain.call(x)), before[i]!)).toBeLessThan(tol));
   });
 
+  it('asrify with a custom where never wraps a BN twice, and names what it could not match', () => {
+    const net = smallResNet('float32', 12);
+    const all = () => true;
+    expect(asrify(net, { where: all, reduction: 4 })).toHaveLength(3 * 2 + 2 + 1);
+    expect(() => asrify(net, { where: all })).toThrow(/no BatchNorm2d matched/);
+    expect(asrLayers(net)).toHaveLength(9);
+  });
+
   it('keepTraining round trip: a second reparameterisation reflects further training', () => {
     const g = new Generator(6);
     const net = smallResNet('float64', 6);

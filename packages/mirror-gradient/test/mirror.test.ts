@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, matmul, optim, randn, tensor, type Tensor } from '@methodzoo/core';
+import { Generator, matmul, memory, optim, randn, tensor, type Tensor } from '@methodzoo/core';
 import { mirrorGradient, Vbpr, sampleBprBatches, trainSets } from '../src/index.js';
 
 // L(theta) = 1/2 theta^T A theta with a fixed SPD A (float64 reference below).
@@ -90,6 +90,29 @@ describe('mirrorGradient: equivalences with the base optimiser', () => {
     expect(opt.state.get(plain.params[0]!)!.step).toBe(3);
     const d = values(mg.params)[0]!.map((v, j) => Math.abs(v - values(plain.params)[0]![j]!));
     expect(Math.max(...d)).toBeGreaterThan(1e-4);
+  });
+  it('keeps the live tensor count flat over training steps (mirror and normal)', () => {
+    const p = problem(6);
+    const w = mirrorGradient(new optim.Adam(p.params, { lr: 0.01 }), { beta: 2 });
+    w.step(() => p.loss(0));
+    w.step(() => p.loss(1));
+    const before = memory().tensors;
+    for (let i = 2; i < 7; i++) w.step(() => p.loss(i)).dispose();
+    expect(memory().tensors).toBe(before);
+  });
+
+  it('with SGD momentum, alpha2 = 0 is not plain SGD (the zero-gradient step still applies momentum)', () => {
+    const plain = problem(7);
+    const opt = new optim.SGD(plain.params, { lr: 0.1, momentum: 0.9 });
+    const mg = problem(7);
+    const w = mirrorGradient(new optim.SGD(mg.params, { lr: 0.1, momentum: 0.9 }), { alpha2: 0, beta: 3 });
+    for (let i = 0; i < 2; i++) {
+      opt.zeroGrad();
+      plain.loss(i).backward();
+      opt.step();
+      w.step(() => mg.loss(i));
+    }
+    expect(values(mg.params)).not.toEqual(values(plain.params));
   });
 });
 

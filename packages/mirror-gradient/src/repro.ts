@@ -29,10 +29,12 @@ export interface ReproSettings {
   regWeight: number;
   /** Softmax temperature of the synthetic preferences (lower: more predictable users). */
   temperature: number;
+  /** Also run MG with alpha2 = 0: the mirror batches' extra Adam step without the negated gradient. */
+  extraStepControl: boolean;
 }
 
-export const QUICK: ReproSettings = { numUsers: 200, numItems: 300, dim: 16, maxEpochs: 16, patience: 4, batchSize: 256, lr: 1e-2, regWeight: 1e-3, temperature: 0.3 };
-export const FULL: ReproSettings = { numUsers: 600, numItems: 1000, dim: 16, maxEpochs: 50, patience: 8, batchSize: 512, lr: 1e-2, regWeight: 1e-3, temperature: 0.3 };
+export const QUICK: ReproSettings = { numUsers: 200, numItems: 300, dim: 16, maxEpochs: 16, patience: 4, batchSize: 256, lr: 1e-2, regWeight: 1e-3, temperature: 0.3, extraStepControl: false };
+export const FULL: ReproSettings = { numUsers: 600, numItems: 1000, dim: 16, maxEpochs: 50, patience: 8, batchSize: 512, lr: 1e-2, regWeight: 1e-3, temperature: 0.3, extraStepControl: true };
 
 /** A configuration: `alpha2 === null` is the baseline (MG off). */
 export interface RunConfig {
@@ -45,7 +47,13 @@ export const CONFIGS: RunConfig[] = [
   { name: 'MG a2=0.1', alpha2: 0.1 },
   { name: 'MG a2=0.2', alpha2: 0.2 },
   { name: 'MG a2=0.3', alpha2: 0.3 },
+  { name: 'control: MG a2=0', alpha2: 0 },
 ];
+
+/** The configurations a setting runs: the alpha2 = 0 control only when asked for. */
+export function configsFor(s: ReproSettings): RunConfig[] {
+  return CONFIGS.filter((c) => c.alpha2 !== 0 || s.extraStepControl);
+}
 
 export const PERTURBATIONS = ['noise 0.5', 'noise 1', 'noise 2', 'adjust 30%'] as const;
 
@@ -146,7 +154,7 @@ export function runExperiment(seeds: number[], s: ReproSettings, progress?: Prog
   const out: RunResult[] = [];
   for (const seed of seeds) {
     const p = prepare(seed, s);
-    for (const c of CONFIGS) {
+    for (const c of configsFor(s)) {
       const task = progress?.task(`${c.name} seed=${seed}`, s.maxEpochs);
       out.push(runOne(p, c, seed, s, (v) => task?.tick(1, { validR10: v.toFixed(4) })));
       task?.done();
@@ -159,15 +167,17 @@ const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const sd = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
 const fmt = (v: number[], digits = 4) => `${mean(v).toFixed(digits)} ± ${sd(v).toFixed(digits)}`;
 
+const isMg = (name: string) => CONFIGS.some((c) => c.name === name && c.alpha2 !== null && c.alpha2 > 0);
+
 /** Per seed, the MG configuration with the best validation Recall@10 (validation only). */
 export function selectOnValidation(results: RunResult[]): RunResult[] {
   const seeds = [...new Set(results.map((r) => r.seed))];
-  return seeds.map((seed) => results.filter((r) => r.seed === seed && r.config !== 'baseline').reduce((a, b) => (b.validRecall10 > a.validRecall10 ? b : a)));
+  return seeds.map((seed) => results.filter((r) => r.seed === seed && isMg(r.config)).reduce((a, b) => (b.validRecall10 > a.validRecall10 ? b : a)));
 }
 
 /** The results table, metrics, plots and claim verdict of paired runs (see `repro`). */
 export function summarise(results: RunResult[], seeds: number[], s: ReproSettings): ReproResult {
-  const groups: [string, RunResult[]][] = [...CONFIGS.map((c) => [c.name, results.filter((r) => r.config === c.name)] as [string, RunResult[]]), ['MG (val-selected)', selectOnValidation(results)]];
+  const groups: [string, RunResult[]][] = [...configsFor(s).map((c) => [c.name, results.filter((r) => r.config === c.name)] as [string, RunResult[]]), ['MG (val-selected)', selectOnValidation(results)]];
   const base = groups[0]![1];
   const drop = (r: RunResult, k: (typeof PERTURBATIONS)[number]) => (r.clean.recall10 > 0 ? 1 - r.perturbed[k] / r.clean.recall10 : 0);
   const rows = groups.map(([name, rs]) => [
@@ -182,7 +192,7 @@ export function summarise(results: RunResult[], seeds: number[], s: ReproSetting
     fmt(rs.map((r) => r.gradNorm)),
     mean(rs.map((r) => r.sharpness)).toExponential(2),
   ]);
-  const sel = groups[4]![1];
+  const sel = groups.at(-1)![1];
   const paired = (f: (r: RunResult) => number) => sel.map((r, i) => f(r) - f(base[i]!));
   const dClean = paired((r) => r.clean.recall10);
   const dNoise = paired((r) => r.perturbed['noise 1']);

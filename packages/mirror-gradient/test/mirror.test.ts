@@ -91,6 +91,7 @@ describe('mirrorGradient: equivalences with the base optimiser', () => {
     const d = values(mg.params)[0]!.map((v, j) => Math.abs(v - values(plain.params)[0]![j]!));
     expect(Math.max(...d)).toBeGreaterThan(1e-4);
   });
+
   it('keeps the live tensor count flat over training steps (mirror and normal)', () => {
     const p = problem(6);
     const w = mirrorGradient(new optim.Adam(p.params, { lr: 0.01 }), { beta: 2 });

@@ -3,7 +3,7 @@
  * reference kernel (and why), and which dtypes it stores. Composite ops (conv, pooling, norms,
  * softmax, attention, losses) are built from primitives, so they run wherever these do.
  */
-import { type Backend, DTYPES_FOR_DOCS, INFER, type PrimName } from './sources.js';
+import { type Backend, DTYPES_FOR_DOCS, INFER, isFusedPrim, type PrimName } from './sources.js';
 
 /** The parts of a backend the table reads (any handle type). */
 export type Describable = Pick<Backend, 'name' | 'dtypes' | 'missingReasons' | 'partialReasons'> & { kernels: Partial<Record<PrimName, unknown>> };
@@ -16,6 +16,7 @@ export interface DescribedBackend {
 
 const cell = (b: Describable, prim: PrimName): string => {
   if (prim === 'reshape') return 'native (engine: shares the buffer)';
+  if (isFusedPrim(prim) && !b.kernels[prim]) return 'decomposition (optional fused kernel absent)';
   if (!b.kernels[prim]) return b.missingReasons?.[prim] ? `fallback to reference: ${b.missingReasons[prim]}` : 'fallback to reference';
   const partial = b.partialReasons?.[prim];
   return partial ? `native; reference for ${partial}` : 'native';
@@ -33,6 +34,8 @@ export function renderFeatures(backends: DescribedBackend[]): string {
     'the primitives runs everything. *native*: the backend has its own kernel. *fallback to reference*:',
     'the call runs on the reference kernel with the data moved across, and is recorded in',
     '`backendInfo().fallbacks` with its reason. *unsupported*: refused with an error.',
+    '`conv2d`, `conv2dBackwardInput` and `conv2dBackwardFilter` are fused composites: a backend may',
+    'register kernels for them; elsewhere (*decomposition*) they run as `unfold`/`fold` + `matmul`.',
     '',
     '## Backends',
     '',

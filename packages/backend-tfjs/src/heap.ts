@@ -72,3 +72,19 @@ export function foldOnHeap(tf: Tf, view: (t: TfTensor) => F32, cols: TfTensor, g
   return out;
 }
 
+
+/** x [N, A, B, C] (float32, wasm) -> x[:, r0:r0+H, c0:c0+W, :] as one contiguous copy per row (tfjs-wasm's Slice is a per-element loop). */
+export function cropNhwcOnHeap(tf: Tf, view: (t: TfTensor) => F32, x: TfTensor, r0: number, c0: number, h: number, w: number): TfTensor {
+  const [n, a, b, c] = x.shape as [number, number, number, number];
+  const out = tf.zeros([n, h, w, c], 'float32');
+  const src = view(x);
+  const dst = view(out);
+  const run = w * c;
+  for (let i = 0; i < n; i++) {
+    for (let r = 0; r < h; r++) {
+      const from = ((i * a + r0 + r) * b + c0) * c;
+      dst.set(src.subarray(from, from + run), (i * h + r) * run);
+    }
+  }
+  return out;
+}

@@ -7,9 +7,9 @@
  * and a scatter over cached index tables, so convolution training never touches tfjs-wasm's
  * missing `Conv2DBackpropFilter` or its slow `Conv2DBackpropInput`.
  */
-import { type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
+import { type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { foldOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
+import { cropNhwcOnHeap, foldOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -87,6 +87,38 @@ function im2colIndex(c: number, h: number, w: number, g: Conv2dGeometry, oh: num
     }
   }
   return idx;
+}
+
+/**
+ * Flat indices into [...w, 0] (w [O, C, kh, kw]) of the sub-pixel backward-input filter
+ * [mh, mw, O, (rh, rw, C)]: tap u of phase r holds w[r + (m - 1 - u) * s], or the zero past the
+ * end where that tap is beyond the kernel.
+ */
+function subPixelFilterIndex(o: number, cg: number, kh: number, kw: number, sh: number, sw: number, mh: number, mw: number): Int32Array {
+  const zero = o * cg * kh * kw;
+  const idx = new Int32Array(mh * mw * o * sh * sw * cg);
+  let i = 0;
+  for (let a = 0; a < mh; a++) {
+    for (let b = 0; b < mw; b++) {
+      for (let oc = 0; oc < o; oc++) {
+        for (let rh = 0; rh < sh; rh++) {
+          const th = rh + (mh - 1 - a) * sh;
+          for (let rw = 0; rw < sw; rw++) {
+            const tw = rw + (mw - 1 - b) * sw;
+            for (let c = 0; c < cg; c++) idx[i++] = th >= kh || tw >= kw ? zero : ((oc * cg + c) * kh + th) * kw + tw;
+          }
+        }
+      }
+    }
+  }
+  return idx;
+}
+
+/** out[i] = src[idx[i]], with an index one past the end reading 0. */
+function gatherHost(src: Float32Array, idx: Int32Array): Float32Array {
+  const out = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = idx[i]! < src.length ? src[idx[i]!]! : 0;
+  return out;
 }
 
 /** Output rows of a convolution over `h` input rows. */
@@ -290,6 +322,149 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return tf.add(base, tf.mul(tf.reshape(index, [-1]), tf.scalar(strides(xShape)[axis]!, 'int32')));
   };
 
+  // ---- fused convolution: every direction is a forward convolution (XNNPACK) in NHWC ----------
+
+  /** NCHW -> NHWC (a reshape when there is one channel). */
+  const toNhwc = (x: TfTensor): TfTensor => {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    return c === 1 ? tf.reshape(x, [n, h, w, 1]) : tf.transpose(x, [0, 2, 3, 1]);
+  };
+  /** NHWC -> NCHW (a reshape when there is one channel). */
+  const toNchw = (x: TfTensor): TfTensor => {
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    return c === 1 ? tf.reshape(x, [n, 1, h, w]) : tf.transpose(x, [0, 3, 1, 2]);
+  };
+  /** s - 1 zeros between neighbours along `axis`: a stride (or dilation) made explicit. */
+  const spread = (t: TfTensor, axis: number, s: number): TfTensor => {
+    const n = t.shape[axis]!;
+    if (s === 1 || n <= 1) return t;
+    const pads: [number, number][] = t.shape.map(() => [0, 0]);
+    pads.splice(axis + 1, 0, [0, s - 1]);
+    const merged = [...t.shape];
+    merged[axis] = n * s;
+    const size = [...t.shape];
+    size[axis] = (n - 1) * s + 1;
+    return tf.slice(tf.reshape(tf.pad(tf.expandDims(t, axis + 1), pads), merged), merged.map(() => 0), size);
+  };
+  /**
+   * Forward convolution of x [N, H, W, Cin] with filter [kh, kw, Cin/groups, Cout] (output
+   * channels grouped consecutively), explicit per-side padding (negative crops the result).
+   */
+  const convNhwc = (x: TfTensor, f: TfTensor, stride: [number, number], dilation: [number, number], pads: [[number, number], [number, number]], groups: number): TfTensor => {
+    let filter = f;
+    let dil = dilation;
+    // tfjs takes strides or dilations above 1, not both: spell the dilation out as zero taps
+    if ((stride[0] > 1 || stride[1] > 1) && (dil[0] > 1 || dil[1] > 1)) {
+      filter = spread(spread(filter, 0, dil[0]), 1, dil[1]);
+      dil = [1, 1];
+    }
+    const clamp = pads.map(([b, a]) => [Math.max(b, 0), Math.max(a, 0)] as [number, number]);
+    const explicit: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], clamp[0]!, clamp[1]!, [0, 0]];
+    const one = (xg: TfTensor, fg: TfTensor) => tf.conv2d(xg as tfc.Tensor4D, fg as tfc.Tensor4D, stride, explicit, 'NHWC', dil);
+    let y: TfTensor;
+    if (groups === 1) y = one(x, filter);
+    else {
+      const cin = x.shape[3]! / groups;
+      const cout = filter.shape[3]! / groups;
+      const parts: TfTensor[] = [];
+      for (let g = 0; g < groups; g++) {
+        const xg = tf.slice(x, [0, 0, 0, g * cin], [-1, -1, -1, cin]);
+        parts.push(one(xg, tf.slice(filter, [0, 0, 0, g * cout], [-1, -1, -1, cout])));
+      }
+      y = tf.concat(parts, 3);
+    }
+    // negative padding: the clamped convolution computed extra rows/columns; crop them
+    const crop = pads.map(([b, a]) => [Math.max(-b, 0), Math.max(-a, 0)] as [number, number]);
+    if (crop.every(([b, a]) => b === 0 && a === 0)) return y;
+    const [n, h, w, c] = y.shape as [number, number, number, number];
+    return tf.slice(y, [0, crop[0]![0], crop[1]![0], 0], [n, h - crop[0]![0] - crop[0]![1], w - crop[1]![0] - crop[1]![1], c]);
+  };
+
+  /** y = x (*) w: x NCHW -> NHWC, w [O, Cg, kh, kw] -> [kh, kw, Cg, O]. */
+  const conv2dKernel = kernel<'conv2d'>(([x, w], a: Conv2dAttrs) => {
+    const f = tf.transpose(w!, [2, 3, 1, 0]);
+    const pads: [[number, number], [number, number]] = [[a.padding[0], a.padding[0]], [a.padding[1], a.padding[1]]];
+    return toNchw(convNhwc(toNhwc(x!), f, a.stride, a.dilation, pads, a.groups));
+  });
+
+  /**
+   * dL/dx as forward convolutions (XNNPACK) instead of tfjs-wasm's single-threaded
+   * Conv2DBackpropInput loop. Without dilation or groups, sub-pixel form: padded input row
+   * q * s + r receives gy[q - m] * w[r + m * s], so each of the s * s phases (r_h, r_w) is a
+   * stride-1 correlation of the gradient with a flipped ceil(k / s)-tap slice of the filter. All phases run as one convolution (phases as output channels) and one transpose
+   * interleaves them: no multiplications by inserted zeros. Otherwise the gradient is spread by the stride and
+   * fully correlated with the flipped, channel-swapped filter (same dilation, per group).
+   */
+  /** Sub-pixel filter index tables by weight shape and stride (small host arrays). */
+  const subPixelIndex = new Map<string, Int32Array>();
+  const conv2dBackwardInputKernel = kernel<'conv2dBackwardInput'>(([gy, w], a) => {
+    const [o, cg, kh, kw] = w!.shape as [number, number, number, number];
+    const [n, , oh, ow] = gy!.shape as [number, number, number, number];
+    const [h, wd] = a.inputSize;
+    const [sh, sw] = a.stride;
+    const [ph, pw] = a.padding;
+    if (a.groups === 1 && a.dilation[0] === 1 && a.dilation[1] === 1) {
+      const [mh, mw] = [Math.ceil(kh / sh), Math.ceil(kw / sw)];
+      // phase rows q cover padded input rows [0, q * s); the input is rows [p, p + H) of that
+      const [qh, qw] = [Math.ceil((ph + h) / sh), Math.ceil((pw + wd) / sw)];
+      const key = `${o},${cg},${kh},${kw}:${a.stride}`;
+      let idx = subPixelIndex.get(key);
+      if (!idx) subPixelIndex.set(key, (idx = subPixelFilterIndex(o, cg, kh, kw, sh, sw, mh, mw)));
+      // every phase's flipped taps (zeros where a phase has fewer): tfjs-wasm's gather and
+      // high-rank transposes are per-element loops, so on its heap the filter is built on the host
+      const view = heap();
+      const f = view
+        ? tf.tensor4d(gatherHost(view(w!), idx), [mh, mw, o, sh * sw * cg])
+        : tf.reshape(tf.gather(tf.pad(tf.reshape(w!, [-1]), [[0, 1]]), tf.tensor1d(idx, 'int32')), [mh, mw, o, sh * sw * cg]);
+      const pads: [[number, number], [number, number]] = [[mh - 1, qh - oh], [mw - 1, qw - ow]];
+      const y = convNhwc(toNhwc(gy!), f, [1, 1], [1, 1], pads, 1); // [N, qh, qw, (rh, rw, C)]
+      // interleave the phases (a swap of two middle axes; tfjs-wasm's general 6-D transpose is a slow loop)
+      let img = tf.reshape(tf.transpose(tf.reshape(y, [n, qh, qw, sh, sw, cg]), [0, 1, 3, 2, 4, 5]), [n, qh * sh, qw * sw, cg]);
+      if (ph > 0 || pw > 0 || qh * sh !== h || qw * sw !== wd) {
+        img = view && img.dtype === 'float32' ? cropNhwcOnHeap(tf, view, img, ph, pw, h, wd) : tf.slice(img, [0, ph, pw, 0], [n, h, wd, cg]);
+      }
+      return toNchw(img);
+    }
+    const g = spread(spread(toNhwc(gy!), 1, sh), 2, sw);
+    const og = o / a.groups;
+    // [O, Cg, kh, kw] -> [kh, kw, O/groups, groups * Cg], flipped in space
+    const f = tf.reverse(tf.reshape(tf.transpose(tf.reshape(w!, [a.groups, og, cg, kh, kw]), [3, 4, 1, 0, 2]), [kh, kw, og, a.groups * cg]), [0, 1]);
+    const before = [a.dilation[0] * (kh - 1) - ph, a.dilation[1] * (kw - 1) - pw];
+    const after = [h - (oh - 1) * sh - 1 + ph, wd - (ow - 1) * sw - 1 + pw];
+    const pads: [[number, number], [number, number]] = [[before[0]!, after[0]!], [before[1]!, after[1]!]];
+    return toNchw(convNhwc(g, f, [1, 1], a.dilation, pads, a.groups));
+  });
+
+  /**
+   * dL/dw as a forward convolution with batch and channel roles swapped: the padded input as
+   * [C, H, W, N] (batch C, channels N) convolved with the gradient as a filter [OH, OW, N, O]
+   * whose taps are `stride` apart (its dilation), stepping by the dilation; one group at a time.
+   */
+  const conv2dBackwardFilterKernel = kernel<'conv2dBackwardFilter'>(([x, gy], a) => {
+    const [, c, h, wd] = x!.shape as [number, number, number, number];
+    const [, o, oh, ow] = gy!.shape as [number, number, number, number];
+    const [kh, kw] = a.kernel;
+    const xs = tf.transpose(x!, [1, 2, 3, 0]); // [C, H, W, N]
+    const f = tf.transpose(gy!, [2, 3, 0, 1]); // [OH, OW, N, O]
+    // rows past the last one a window reaches are not needed
+    const after = [
+      Math.max(0, (kh - 1) * a.dilation[0] + (oh - 1) * a.stride[0] + 1 - (h + a.padding[0])),
+      Math.max(0, (kw - 1) * a.dilation[1] + (ow - 1) * a.stride[1] + 1 - (wd + a.padding[1])),
+    ];
+    const pads: [[number, number], [number, number]] = [[a.padding[0], after[0]!], [a.padding[1], after[1]!]];
+    const cg = c / a.groups;
+    const og = o / a.groups;
+    const parts: TfTensor[] = [];
+    for (let g = 0; g < a.groups; g++) {
+      const xg = a.groups === 1 ? xs : tf.slice(xs, [g * cg, 0, 0, 0], [cg, -1, -1, -1]);
+      const fg = a.groups === 1 ? f : tf.slice(f, [0, 0, 0, g * og], [-1, -1, -1, og]);
+      // stride and dilation trade places: the gradient's taps are `stride` apart, windows step by `dilation`
+      const r = convNhwc(xg, fg, a.dilation, a.stride, pads, 1); // [Cg, >= kh, >= kw, Og]
+      parts.push(tf.transpose(tf.slice(r, [0, 0, 0, 0], [cg, kh, kw, og]), [3, 0, 1, 2]));
+    }
+    return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+  });
+
   const kernels: Partial<KernelTable<TfTensor>> = {
     ...(Object.fromEntries([...Object.keys(FLOAT_UNARY), 'sign'].map((op) => [op, unary(op as 'neg')])) as unknown as Pick<KernelTable<TfTensor>, keyof typeof FLOAT_UNARY | 'sign'>),
     ...(Object.fromEntries(
@@ -367,6 +542,9 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const added = tf.scatterND(tf.reshape(index!, [-1, 1]), srcT, shapeT);
       return tf.add(x!, tf.transpose(added, inverse));
     }),
+    conv2d: conv2dKernel,
+    conv2dBackwardInput: conv2dBackwardInputKernel,
+    conv2dBackwardFilter: conv2dBackwardFilterKernel,
   };
   return { kernels, clearCache: () => cache.clear() };
 }

@@ -9,6 +9,20 @@ import '../src/index.js';
 
 const backend = await setBackendAsync('tfjs-wasm');
 
+// Counts the fused convolution kernels' calls, to show the suite's conv cases (forward and
+// gradients) ran them rather than the unfold + GEMM decomposition.
+const FUSED = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter'] as const;
+const fusedCalls: Record<string, number> = {};
+const kernels = backend.kernels as Record<string, (...args: unknown[]) => unknown>;
+for (const name of FUSED) {
+  const k = kernels[name]!;
+  fusedCalls[name] = 0;
+  kernels[name] = (...args: unknown[]) => {
+    fusedCalls[name]!++;
+    return k(...args);
+  };
+}
+
 describeOpConformance([
   {
     name: 'tfjs-wasm',
@@ -20,6 +34,12 @@ describeOpConformance([
 
 describe('finite-difference gradient checks (core test/gradcheck.test.ts)', () => {
   it.skip('excluded on tfjs-wasm: they run in float64, which TensorFlow.js cannot store (the float32 gradients above are checked against PyTorch instead)', () => {});
+});
+
+describe('fused convolution kernels', () => {
+  it('ran for the conv cases of the suite (forward, input and filter gradients)', () => {
+    for (const name of FUSED) expect(fusedCalls[name], name).toBeGreaterThan(0);
+  });
 });
 
 describe('fallbacks taken by the suite', () => {

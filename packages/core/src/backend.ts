@@ -1,5 +1,5 @@
 import type { DType, TypedArray } from './dtype.js';
-import type { OutMeta, PrimAttrs, PrimName } from './prims.js';
+import type { CorePrimName, FusedPrimName, OutMeta, PrimAttrs, PrimName } from './prims.js';
 import type { Shape } from './shape.js';
 
 /** A tensor as a kernel sees it: an opaque backend handle plus its (contiguous) shape and dtype. */
@@ -10,7 +10,16 @@ export interface KernelTensor<H = unknown> {
 }
 
 export type Kernel<K extends PrimName, H = unknown> = (inputs: readonly KernelTensor<H>[], attrs: PrimAttrs[K], out: OutMeta) => H;
-export type KernelTable<H = unknown> = { [K in PrimName]: Kernel<K, H> };
+/** Kernels for every core primitive; the fused composites (`FUSED_PRIMS`) are optional. */
+export type KernelTable<H = unknown> = { [K in CorePrimName]: Kernel<K, H> } & { [K in FusedPrimName]?: Kernel<K, H> };
+
+/**
+ * Whether `backend` has its own kernel for `name`. Ops ask this before calling a fused composite
+ * (which has no reference fallback) and run the decomposition otherwise.
+ */
+export function hasKernel(backend: Backend, name: PrimName): boolean {
+  return backend.kernels[name] !== undefined;
+}
 
 /**
  * A compute backend: storage for flat buffers plus kernels for the primitives. A backend may leave

@@ -23,6 +23,22 @@ export interface Conv2dGeometry {
 
 type NoAttrs = Record<string, never>;
 
+/** Attributes of the fused convolution kernels: PyTorch's conv2d arguments (symmetric padding). */
+export interface Conv2dAttrs {
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+/**
+ * Fused composites: primitives a backend MAY implement. They have shape inference and gradient
+ * rules like any primitive, but no reference kernel and no reference fallback: ops call them only
+ * when the tensors' backend has the kernel (`hasKernel`), and otherwise run the decomposition.
+ */
+export const FUSED_PRIMS = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter'] as const;
+export type FusedPrimName = (typeof FUSED_PRIMS)[number];
+
 /** Attributes of each primitive. Reductions keep reduced dims (size 1); callers reshape. */
 export type PrimAttrs = { [K in UnaryOp | BinaryOp | CompareOp]: NoAttrs } & {
   where: NoAttrs;
@@ -50,8 +66,19 @@ export type PrimAttrs = { [K in UnaryOp | BinaryOp | CompareOp]: NoAttrs } & {
   scatterAdd: { axis: number };
   indexSelect: { axis: number };
   indexAdd: { axis: number };
+  /** x [N, C, H, W] (*) weight [O, C/groups, kh, kw] -> [N, O, OH, OW] (fused: optional). */
+  conv2d: Conv2dAttrs;
+  /** Gradient of conv2d wrt its input: grad [N, O, OH, OW], weight -> [N, C, ...inputSize] (fused: optional). */
+  conv2dBackwardInput: Conv2dAttrs & { inputSize: [number, number] };
+  /** Gradient of conv2d wrt its weight: x [N, C, H, W], grad [N, O, OH, OW] -> [O, C/groups, ...kernel] (fused: optional). */
+  conv2dBackwardFilter: Conv2dAttrs & { kernel: [number, number] };
 };
 export type PrimName = keyof PrimAttrs;
+/** The primitives every backend runs (natively or through the reference fallback). */
+export type CorePrimName = Exclude<PrimName, FusedPrimName>;
+export function isFusedPrim(name: PrimName): name is FusedPrimName {
+  return (FUSED_PRIMS as readonly string[]).includes(name);
+}
 
 export interface TensorMeta {
   readonly shape: Shape;
@@ -82,6 +109,19 @@ export function convOutputSize(op: string, h: number, w: number, g: Conv2dGeomet
     convOut(op, h, g.kernel[0], g.stride[0], g.padding[0], g.dilation[0], 'height'),
     convOut(op, w, g.kernel[1], g.stride[1], g.padding[1], g.dilation[1], 'width'),
   ];
+}
+
+function convGeometry(attrs: Conv2dAttrs, kernel: [number, number]): Conv2dGeometry {
+  return { kernel, stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation };
+}
+
+/** Checks a fused convolution's operands: NCHW activations, OIHW weights, channels by groups. */
+function convOperands(op: string, x: TensorMeta, xArg: string, w: TensorMeta, groups: number): void {
+  if (x.shape.length !== 4) throw new OpError(op, `${xArg} must be 4-D (N x C x H x W), got ${fmtShape(x.shape)}`);
+  if (w.shape.length !== 4) throw new OpError(op, `weight must be 4-D (out_channels x in_channels/groups x kH x kW), got ${fmtShape(w.shape)}`);
+  sameDType(op, x, w);
+  requireFloat(op, xArg, x);
+  if (!Number.isInteger(groups) || groups < 1 || w.shape[0]! % groups !== 0) throw new OpError(op, `groups=${groups} must divide out_channels ${w.shape[0]}`);
 }
 
 type Infer<K extends PrimName> = (inputs: readonly TensorMeta[], attrs: PrimAttrs[K]) => OutMeta;
@@ -229,6 +269,36 @@ export const INFER: { [K in PrimName]: Infer<K> } = {
     const shape = [...x!.shape];
     shape[axis] = index!.shape[0]!;
     return { shape, dtype: x!.dtype };
+  },
+  conv2d: ([x, w], attrs) => {
+    convOperands('conv2d', x!, 'input', w!, attrs.groups);
+    const [n, c, h, wd] = x!.shape as [number, number, number, number];
+    const [o, cg, kh, kw] = w!.shape as [number, number, number, number];
+    if (cg * attrs.groups !== c) throw new OpError('conv2d', `weight ${fmtShape(w!.shape)} expects ${cg * attrs.groups} input channels (groups=${attrs.groups}), input has ${c}`);
+    const [oh, ow] = convOutputSize('conv2d', h, wd, convGeometry(attrs, [kh, kw]));
+    return { shape: [n, o, oh, ow], dtype: x!.dtype };
+  },
+  conv2dBackwardInput: ([g, w], attrs) => {
+    convOperands('conv2dBackwardInput', g!, 'grad', w!, attrs.groups);
+    const [n, o, oh, ow] = g!.shape as [number, number, number, number];
+    const [wo, cg, kh, kw] = w!.shape as [number, number, number, number];
+    const [h, wd] = attrs.inputSize;
+    const expected = convOutputSize('conv2dBackwardInput', h, wd, convGeometry(attrs, [kh, kw]));
+    if (wo !== o || expected[0] !== oh || expected[1] !== ow) {
+      throw new OpError('conv2dBackwardInput', `grad ${fmtShape(g!.shape)} does not match weight ${fmtShape(w!.shape)} and input size ${h}x${wd} (expected [${n}, ${wo}, ${expected.join(', ')}])`);
+    }
+    return { shape: [n, cg * attrs.groups, h, wd], dtype: g!.dtype };
+  },
+  conv2dBackwardFilter: ([x, g], attrs) => {
+    const [kh, kw] = attrs.kernel;
+    const [n, c, h, wd] = x!.shape as [number, number, number, number];
+    const o = g!.shape[1]!;
+    convOperands('conv2dBackwardFilter', x!, 'input', { shape: [o, c / attrs.groups, kh, kw], dtype: g!.dtype }, attrs.groups);
+    const [oh, ow] = convOutputSize('conv2dBackwardFilter', h, wd, convGeometry(attrs, [kh, kw]));
+    if (c % attrs.groups !== 0 || g!.shape.length !== 4 || g!.shape[0] !== n || g!.shape[2] !== oh || g!.shape[3] !== ow) {
+      throw new OpError('conv2dBackwardFilter', `grad ${fmtShape(g!.shape)} does not match input ${fmtShape(x!.shape)}, kernel ${kh}x${kw} and groups=${attrs.groups} (expected [${n}, O, ${oh}, ${ow}])`);
+    }
+    return { shape: [o, c / attrs.groups, kh, kw], dtype: x!.dtype };
   },
   indexAdd: ([x, index, src], { axis }) => {
     checkIndex('indexAdd', index!);

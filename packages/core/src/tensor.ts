@@ -2,7 +2,7 @@
  * Tensor, storage and the dispatch engine: every primitive goes through `runPrim`, which checks
  * inputs, infers the output, calls the backend kernel and records the autograd node.
  */
-import { type Backend, KernelFallback, type KernelTensor } from './backend.js';
+import { type Backend, type Kernel, KernelFallback, type KernelTensor } from './backend.js';
 import { referenceKernels } from './backends/reference/index.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
 import { INFER, type PrimAttrs, type PrimName } from './prims.js';
@@ -373,10 +373,13 @@ export function toBackend(t: Tensor, backend: Backend | string): Tensor {
 
 /** Runs the reference kernel for a primitive a backend lacks (or declines), moving data both ways. */
 function fallback<K extends PrimName>(backend: Backend, name: K, inputs: readonly Tensor[], attrs: PrimAttrs[K], out: { shape: number[]; dtype: DType }, reason: string): unknown {
+  // Fused composites have no reference kernel: ops run their decomposition on such backends.
+  const reference = referenceKernels[name] as Kernel<K, TypedArray> | undefined;
+  if (!reference) throw new OpError(name, `backend '${backend.name}' has no fused '${name}' kernel (${reason}); call the composite op, which decomposes it into primitives`);
   if (!backend.readSync) throw new OpError(name, `backend '${backend.name}' has no '${name}' kernel (${reason}) and cannot read synchronously for the reference fallback`);
   recordFallback(backend.name, name, reason);
   const views = inputs.map((t) => ({ data: t.dataSync(), shape: t.shape, dtype: t.dtype }));
-  const result = referenceKernels[name](views, attrs, out);
+  const result = reference(views, attrs, out);
   return backend.upload(result, out.dtype);
 }
 
@@ -394,7 +397,7 @@ export function runPrim<K extends PrimName>(name: K, inputs: readonly Tensor[], 
     result = new Tensor(first.storage!.retain(), out.shape, out.dtype);
   } else {
     if (backend.dtypes) checkDType(name, backend, out.dtype);
-    const kernel = backend.kernels[name];
+    const kernel = backend.kernels[name] as Kernel<K> | undefined;
     let handle: unknown;
     if (!kernel) handle = fallback(backend, name, inputs, attrs, out, backend.missingReasons?.[name] ?? 'no kernel');
     else {

@@ -4,10 +4,11 @@
  * out is a compile error.
  */
 import { allocArray } from '../dtype.js';
-import type { BinaryOp, CompareOp, Conv2dGeometry, PrimAttrs, PrimName, UnaryOp } from '../prims.js';
+import type { BinaryOp, CompareOp, Conv2dAttrs, Conv2dGeometry, PrimAttrs, PrimName, UnaryOp } from '../prims.js';
 import { type Shape, shapeSize } from '../shape.js';
 import { fromData, runPrim, type Tensor } from '../tensor.js';
 import * as o from '../ops/basic.js';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFused } from '../ops/fused.js';
 
 export interface VjpContext<K extends PrimName> {
   readonly inputs: readonly Tensor[];
@@ -112,6 +113,32 @@ function geometry(g: Conv2dGeometry): Conv2dGeometry {
   return { kernel: g.kernel, stride: g.stride, padding: g.padding, dilation: g.dilation };
 }
 
+function convAttrs(a: Conv2dAttrs): Conv2dAttrs {
+  return { stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups };
+}
+const spatial = (t: Tensor): [number, number] => [t.shape[2]!, t.shape[3]!];
+
+/*
+ * The fused convolutions are linear in each operand, so each one's gradient is one of the other
+ * two (through ops/fused.ts: the fused kernel when the backend has it, else the decomposition).
+ */
+const convRules = {
+  conv2d: (g, { inputs: [x, w], attrs, needs }) => [
+    needs[0] ? conv2dBackwardInput(g, w!, convAttrs(attrs), spatial(x!)) : null,
+    needs[1] ? conv2dBackwardFilter(x!, g, convAttrs(attrs), spatial(w!)) : null,
+  ],
+  // gx = A_w^T gy: wrt gy it is A_w gg = conv2d(gg, w); wrt w, <gg, A_w^T gy> = <conv2d(gg, w), gy>.
+  conv2dBackwardInput: (gg, { inputs: [gy, w], attrs, needs }) => [
+    needs[0] ? conv2dFused(gg, w!, convAttrs(attrs)) : null,
+    needs[1] ? conv2dBackwardFilter(gg, gy!, convAttrs(attrs), spatial(w!)) : null,
+  ],
+  // <ggw, F(x, gy)> = <conv2d(x, ggw), gy>: wrt x it is conv2dBackwardInput(gy, ggw), wrt gy conv2d(x, ggw).
+  conv2dBackwardFilter: (ggw, { inputs: [x, gy], attrs, needs }) => [
+    needs[0] ? conv2dBackwardInput(gy!, ggw, convAttrs(attrs), spatial(x!)) : null,
+    needs[1] ? conv2dFused(x!, ggw, convAttrs(attrs)) : null,
+  ],
+} satisfies { [K in 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardFilter']: VjpRule<K> };
+
 export const VJP: { [K in PrimName]: VjpRule<K> } = {
   ...(Object.fromEntries(
     (Object.keys(unaryRules) as UnaryOp[]).map((op) => [op, (g: Tensor, c: VjpContext<UnaryOp>) => [unaryRules[op](g, c.inputs[0]!, c.output)]]),
@@ -165,4 +192,5 @@ export const VJP: { [K in PrimName]: VjpRule<K> } = {
   scatterAdd: (g, { inputs: [, index], attrs: { axis }, needs }) => [g, null, needs[2] ? runPrim('gather', [g, index!], { axis }) : null],
   indexSelect: (g, { inputs: [x, index], attrs: { axis } }) => [runPrim('indexAdd', [zerosFor(g, x!.shape), index!, g], { axis }), null],
   indexAdd: (g, { inputs: [, index], attrs: { axis }, needs }) => [g, null, needs[2] ? runPrim('indexSelect', [g, index!], { axis }) : null],
+  ...convRules,
 };

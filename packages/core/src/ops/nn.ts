@@ -1,7 +1,8 @@
 /**
  * Neural-network functional ops (PyTorch `torch.nn.functional`), all composed from primitives.
  * Convolution is im2col (`unfold`) + one GEMM; its two gradients fall out of the unfold/fold and
- * matmul rules as two more GEMMs and a col2im.
+ * matmul rules as two more GEMMs and a col2im. A backend may register fused convolution kernels
+ * instead (`ops/fused.ts`).
  */
 import type { DType } from '../dtype.js';
 import { defaultGenerator, type Generator } from '../random.js';
@@ -13,6 +14,7 @@ import {
   add, argmax, cast, div, eq, gather, indexSelect, matmul, mul, ne, pad, reshape, sub, sum, where, expand, type TensorOrScalar,
 } from './basic.js';
 import { mean, softmax, transpose, unsqueeze, variance, flatten } from './composite.js';
+import { conv2dFused } from './fused.js';
 import { allocArray } from '../dtype.js';
 import { rsqrt } from './basic.js';
 
@@ -72,7 +74,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   expectDims('conv2d', 'input', x, 4, 'N x C x H x W');
   expectDims('conv2d', 'weight', weight, 4, 'out_channels x in_channels/groups x kH x kW');
   const groups = opts.groups ?? 1;
-  const [n, c] = x.shape as [number, number];
+  const c = x.shape[1]!;
   const [o, cg, kh, kw] = weight.shape as [number, number, number, number];
   if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || o % groups !== 0) {
     throw new OpError('conv2d', `groups=${groups} must divide in_channels ${c} and out_channels ${o}`);
@@ -82,16 +84,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const dilation = pair('conv2d', 'dilation', opts.dilation ?? 1);
   const padding = convPadding('conv2d', opts.padding, [kh, kw], dilation, stride);
   const input = padding.explicit ? pad(x, padding.explicit) : x;
-  const g: Conv2dGeometry = { kernel: [kh, kw], stride, padding: padding.symmetric, dilation };
-  const [oh, ow] = convOutputSize('conv2d', input.shape[2]!, input.shape[3]!, g);
-  const cols = runPrim('unfold', [input], g); // [N, C*kh*kw, L]
-  let y: Tensor;
-  if (groups === 1) y = matmul(reshape(weight, [o, cg * kh * kw]), cols);
-  else {
-    const colsG = reshape(cols, [n, groups, cg * kh * kw, oh * ow]);
-    y = matmul(reshape(weight, [groups, o / groups, cg * kh * kw]), colsG);
-  }
-  y = reshape(y, [n, o, oh, ow]);
+  // A backend's fused kernel when it registered one, else unfold + GEMM.
+  const y = conv2dFused(input, weight, { stride, padding: padding.symmetric, dilation, groups });
   return bias ? add(y, reshape(checkBias('conv2d', bias, o), [1, o, 1, 1])) : y;
 }
 

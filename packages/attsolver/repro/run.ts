@@ -2,6 +2,9 @@
  * Runs the reproduction without the CLI: `pnpm repro` (quick settings) or `pnpm repro -- --full`.
  * `methodzoo repro attsolver` runs the same entry with progress bars, plots and a report.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ProgressReporter } from '@methodzoo/core';
 import { repro } from '../src/repro.js';
 
@@ -28,3 +31,10 @@ console.log(`\n${repro.title}: ${repro.claim}\n`);
 console.log(line(result.table.columns));
 for (const row of result.table.rows) console.log(line(row));
 console.log(`\nclaim holds: ${result.claimHolds} (${result.claimSummary})`);
+for (const note of result.notes ?? []) console.log(`- ${note}`);
+
+// The numbers the README quotes: table, metrics, notes and the plotted series, as JSON
+const out = resolve(dirname(fileURLToPath(import.meta.url)), `results/${full ? 'full' : 'quick'}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
+console.log(`wrote ${out}`);

@@ -9,7 +9,7 @@
  * (sigma = 1e-2 x per-dimension std) on the stored states. Training: one-step pairs, Adam with a
  * per-iteration cosine lr, the same N width and seeds for all models.
  */
-import { Generator, noGrad, scope, tensor, type ReproEntry, type ReproResult, type LinePlot, type Tensor } from '@methodzoo/core';
+import { Generator, indexSelect, noGrad, scope, tensor, type ReproEntry, type ReproResult, type LinePlot, type Tensor } from '@methodzoo/core';
 import { AttSolverCorrector, HybridSolver, NeurVecCorrector, type Corrector } from './correctors.js';
 import { explosionTime, rolloutMse, speedupAtEqualError } from './metrics.js';
 import { elasticPendulum } from './ode.js';
@@ -30,8 +30,8 @@ export interface PendulumSettings {
   noise: number;
 }
 
-export const QUICK: PendulumSettings = { trainTraj: 60, trainSteps: 40, testTraj: 16, testSteps: 100, refCoarse: 100, hidden: 64, epochs: 40, batchSize: 64, fractions: [1, 0.1], noise: 1e-2 };
-export const FULL: PendulumSettings = { trainTraj: 200, trainSteps: 100, testTraj: 50, testSteps: 300, refCoarse: 1000, hidden: 256, epochs: 100, batchSize: 1024, fractions: [1, 0.5, 0.25, 0.1], noise: 1e-2 };
+export const QUICK: PendulumSettings = { trainTraj: 40, trainSteps: 40, testTraj: 16, testSteps: 100, refCoarse: 100, hidden: 64, epochs: 25, batchSize: 64, fractions: [1, 0.1], noise: 1e-2 };
+export const FULL: PendulumSettings = { trainTraj: 200, trainSteps: 100, testTraj: 50, testSteps: 300, refCoarse: 1000, hidden: 128, epochs: 10, batchSize: 128, fractions: [1, 0.5, 0.25, 0.1], noise: 1e-2 };
 
 const DT = 0.1;
 const MODELS = ['rk4', 'neurvec', 'attAdd', 'attMul'] as const;
@@ -53,6 +53,8 @@ function makeCorrector(name: ModelName, hidden: number, g: Generator): Corrector
 export interface RunOutcome {
   mseCurve: number[];
   meanMse: number;
+  /** Mean MSE over time of the rollouts that did not explode (NaN when all exploded). */
+  stableMse: number;
   finalMse: number;
   exploded: number;
   firstExplosion: number;
@@ -108,8 +110,12 @@ export const repro: ReproEntry = {
               const curve = rolloutMse(pred, testRef);
               const ex = explosionTime(pred, 1e3);
               const exploded = ex.filter((t) => t >= 0);
+              const stableIdx = ex.flatMap((t, b) => (t < 0 ? [b] : []));
+              const stableMse = stableIdx.length
+                ? mean(rolloutMse(indexSelect(pred, 1, tensor(stableIdx, { dtype: 'int32' })), indexSelect(testRef, 1, tensor(stableIdx, { dtype: 'int32' }))))
+                : Number.NaN;
               task.done();
-              return { mseCurve: curve, meanMse: mean(curve), finalMse: curve.at(-1)!, exploded: exploded.length, firstExplosion: exploded.length ? Math.min(...exploded) * DT : -1, trainLoss, seconds };
+              return { mseCurve: curve, meanMse: mean(curve), stableMse, finalMse: curve.at(-1)!, exploded: exploded.length, firstExplosion: exploded.length ? Math.min(...exploded) * DT : -1, trainLoss, seconds };
             }),
           );
         }
@@ -117,7 +123,7 @@ export const repro: ReproEntry = {
         const curve = outs[0]!.mseCurve.map((_, t) => mean(outs.map((o) => o.mseCurve[t]!)));
         // a log axis cannot show Infinity/0: clip to a visible ceiling and floor
         plot.series.push({ name: model, x: curve.map((_, t) => t * DT), y: curve.map((v) => Math.min(Math.max(v, 1e-12), 1e12)) });
-        rows.push([regime, model, Number(mean(outs.map((o) => o.meanMse)).toPrecision(3)), Number(mean(outs.map((o) => o.finalMse)).toPrecision(3)), `${outs.reduce((a, o) => a + o.exploded, 0)}/${outs.length * cfg.testTraj}`, outs[0]!.trainLoss.length ? Number(mean(outs.map((o) => o.trainLoss.at(-1)!)).toPrecision(3)) : null]);
+        rows.push([regime, model, Number(mean(outs.map((o) => o.meanMse)).toPrecision(3)), Number(mean(outs.map((o) => o.finalMse)).toPrecision(3)), Number(mean(outs.map((o) => o.stableMse)).toPrecision(3)), `${outs.reduce((a, o) => a + o.exploded, 0)}/${outs.length * cfg.testTraj}`, outs[0]!.trainLoss.length ? Number(mean(outs.map((o) => o.trainLoss.at(-1)!)).toPrecision(3)) : null]);
         explosionBars.push({ label: `${regime} ${model}`, values: outs.map((o) => o.exploded) });
         if (frac === Math.min(...cfg.fractions) && outs[0]!.trainLoss.length) trainSeries.series.push({ name: model, x: outs[0]!.trainLoss.map((_, e) => e + 1), y: outs[0]!.trainLoss });
       }
@@ -127,7 +133,7 @@ export const repro: ReproEntry = {
 
     // Speed-up at equal error: plain RK4 at dt / k (k = 1, 2, 4, ...) against the full-data AttSolver
     const full = results.get('full/attAdd')!;
-    const plainPoints = [1, 2, 4, 8, 16].map((k) => {
+    const plainPoints = (options.quick ? [1, 2, 4] : [1, 2, 4, 8, 16]).map((k) => {
       const t0 = performance.now();
       const pred = scope(() => noGrad(() => new HybridSolver({ F: sys.F, dt: DT }).rollout(u0Test, cfg.testSteps, { coarse: k })));
       const seconds = (performance.now() - t0) / 1000;
@@ -140,12 +146,12 @@ export const repro: ReproEntry = {
     const smallest = cfg.fractions.filter((f) => f < 1).map((f) => `${Math.round(f * 100)}%+noise`);
     const m = (k: string) => mean(results.get(k)!.map((o) => o.meanMse));
     const ex = (k: string) => results.get(k)!.reduce((a, o) => a + o.exploded, 0);
-    const decide = smallest.map((r) => {
-      const att = Math.min(m(`${r}/attAdd`), m(`${r}/attMul`));
-      const attEx = Math.min(ex(`${r}/attAdd`), ex(`${r}/attMul`));
-      return { r, att, nv: m(`${r}/neurvec`), attEx, nvEx: ex(`${r}/neurvec`) };
-    });
-    const claimHolds = decide.length ? decide.every((d) => d.att < d.nv && d.attEx <= d.nvEx) : null;
+    // Explosions decide first (a mean over exploded rollouts is Infinity for both), then mean MSE
+    const beats = (a: string, b: string) => ex(a) < ex(b) || (ex(a) === ex(b) && m(a) < m(b));
+    const decide = smallest.map((r) => ({ r, add: beats(`${r}/attAdd`, `${r}/neurvec`), mul: beats(`${r}/attMul`, `${r}/neurvec`) }));
+    // the claim is about AttNS; it holds when either reconstructed variant beats NeurVec in every limited-data regime
+    const claimHolds = decide.length ? decide.every((d) => d.add) || decide.every((d) => d.mul) : null;
+    const fmt = (k: string) => `${m(k).toPrecision(3)} (${ex(k)} exploded)`;
     const metrics: Record<string, number | number[]> = {};
     for (const [k, outs] of results) {
       metrics[`meanMse/${k}`] = outs.map((o) => o.meanMse);
@@ -155,7 +161,7 @@ export const repro: ReproEntry = {
     trainRef.dispose();
     testRef.dispose();
     return {
-      table: { columns: ['data', 'model', 'mean rollout MSE', 'final MSE', 'exploded', 'final train loss'], rows },
+      table: { columns: ['data', 'model', 'mean rollout MSE', 'final MSE', 'mean MSE of non-exploded', 'exploded', 'final train loss'], rows },
       metrics,
       series,
       bars: [{ name: 'attsolver-explosions', title: 'Exploded test rollouts (|u| > 1e3 or non-finite) per seed', y: { label: 'rollouts' }, bars: explosionBars }],
@@ -163,10 +169,10 @@ export const repro: ReproEntry = {
         `Elastic pendulum, RK4 dt = ${DT}; reference RK4 float64 at dt/${cfg.refCoarse}; ${cfg.trainTraj} training trajectories x ${cfg.trainSteps} steps, ${cfg.testTraj} test x ${cfg.testSteps} steps (${options.quick ? 'quick' : 'full'} settings).`,
         `Correctors: N = Linear(4, ${cfg.hidden}) -> Rational -> Linear(${cfg.hidden}, 4); AttSolver adds A(N(u)) = sigmoid(W2 relu(W1 N + b1) + b2) ('add') or multiplies by it ('mul'): reconstructed candidates, the paper's Section 3 is not public to us.`,
         `Limited data: a fraction of the trajectories plus Gaussian noise ${cfg.noise} x per-dimension std (our choice; the paper's noise model is not given). ${cfg.epochs} epochs, batch ${cfg.batchSize}, Adam 1e-3 with per-iteration cosine decay; seeds ${seeds.join(', ')}.`,
-        speedup === null ? 'Speed-up: no plain RK4 run up to dt/16 was as accurate as full-data AttSolver.' : `Speed-up of full-data AttSolver (add) over plain RK4 at dt/k at equal mean rollout MSE: ${speedup.toFixed(2)}x.`,
+        speedup === null ? 'Speed-up: no plain RK4 run up to dt/16 (dt/4 in quick mode) was as accurate as full-data AttSolver.' : `Speed-up of full-data AttSolver (add) over plain RK4 at dt/k at equal mean rollout MSE: ${speedup.toFixed(2)}x.`,
       ],
       claimHolds,
-      claimSummary: decide.map((d) => `${d.r}: AttSolver MSE ${d.att.toPrecision(3)} vs NeurVec ${d.nv.toPrecision(3)}, explosions ${d.attEx} vs ${d.nvEx}`).join('; '),
+      claimSummary: decide.map((d) => `${d.r}: mean MSE add ${fmt(`${d.r}/attAdd`)}, mul ${fmt(`${d.r}/attMul`)}, NeurVec ${fmt(`${d.r}/neurvec`)}`).join('; '),
     };
   },
 };

@@ -22,9 +22,12 @@ describe('repro', () => {
     expect(m['meanMse/full/rk4']![0]).toBeGreaterThan(1e-4);
     expect(m['meanMse/full/rk4']![0]).toBeLessThan(0.1);
     expect(m['exploded/full/rk4']).toEqual([0]);
-    const att = Math.min(m['meanMse/10%+noise/attAdd']![0]!, m['meanMse/10%+noise/attMul']![0]!);
-    const attEx = Math.min(m['exploded/10%+noise/attAdd']![0]!, m['exploded/10%+noise/attMul']![0]!);
-    expect(r.claimHolds).toBe(att < m['meanMse/10%+noise/neurvec']![0]! && attEx <= m['exploded/10%+noise/neurvec']![0]!);
+    // explosions decide first, then the mean MSE; either AttSolver variant may carry the claim
+    const beats = (v: string) => {
+      const [e, en] = [m[`exploded/10%+noise/${v}`]![0]!, m['exploded/10%+noise/neurvec']![0]!];
+      return e < en || (e === en && m[`meanMse/10%+noise/${v}`]![0]! < m['meanMse/10%+noise/neurvec']![0]!);
+    };
+    expect(r.claimHolds).toBe(beats('attAdd') || beats('attMul'));
     expect(r.series!.map((s) => s.name)).toEqual(['attsolver-rollout-full', 'attsolver-rollout-10', 'attsolver-train-loss']);
     for (const s of r.series!.slice(0, 2)) for (const line of s.series) expect(line.y.every((v) => v > 0 && Number.isFinite(v))).toBe(true);
   });

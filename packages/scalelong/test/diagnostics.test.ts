@@ -120,4 +120,48 @@ describe('the robustness probe and the skip-path Lipschitz sum', () => {
     bound += fro(net.M) * prod;
     expect(probe(4, org())).toBeLessThanOrEqual(bound);
   });
+
+  it('forward norms at init (the paper\'s ReLU setting, additive skips): org > 1/sqrt2-CS > CS(0.7) > CS(0.5); org grows with N, CS stays flat', () => {
+    // a_i(x) = relu(A_i x), b_i(h) = relu(B_i h), middle relu(M x), weights N(0, 2/m), m = 128
+    const m = 128;
+    class ReluUNet extends nn.Module {
+      A: Tensor[];
+      B: Tensor[];
+      M: Tensor;
+      constructor(public numSkips: number, g: Generator) {
+        super();
+        const w = () => randn([m, m], { generator: g }).mul(Math.sqrt(2 / m));
+        this.A = Array.from({ length: numSkips }, w);
+        this.B = Array.from({ length: numSkips }, w);
+        this.M = w();
+      }
+      fuseSkip(h: Tensor, skip: Tensor, _i: number): Tensor {
+        return h.add(skip);
+      }
+      forward(x: Tensor): Tensor {
+        const skips: Tensor[] = [];
+        let h = x;
+        for (const a of this.A) skips.push((h = matmul(h, a).relu()));
+        h = matmul(h, this.M).relu();
+        for (let i = this.numSkips - 1; i >= 0; i--) h = matmul(this.fuseSkip(h, skips[i]!, i), this.B[i]!).relu();
+        return h;
+      }
+    }
+    const ratio = (n: number, s: ReturnType<typeof org>) =>
+      noGrad(() => {
+        let acc = 0;
+        for (let d = 0; d < 12; d++) {
+          const net = applyScaleLong(new ReluUNet(n, new Generator(100 + d)), s);
+          const x = randn([8, m], { generator: new Generator(200 + d) });
+          acc += sum(net.call(x).square()).item() / sum(x.square()).item();
+        }
+        return acc / 12;
+      });
+    const at = (n: number) => [org(), sqrt2(), cs({ kappa: 0.7 }), cs({ kappa: 0.5 })].map((s) => ratio(n, s));
+    const [n6, n12] = [at(6), at(12)];
+    for (const r of [n6, n12]) for (let k = 1; k < 4; k++) expect(r[k]!).toBeLessThan(r[k - 1]!);
+    expect(n12[0]! / n6[0]!).toBeGreaterThan(2);
+    expect(n12[3]! / n6[3]!).toBeLessThan(1.2);
+    expect(n12[2]! / n6[2]!).toBeLessThan(1.4);
+  });
 });

@@ -28,3 +28,5 @@ console.log(`\n${repro.title}: ${repro.claim}\n`);
 console.log(line(result.table.columns));
 for (const row of result.table.rows) console.log(line(row));
 console.log(`\nclaim holds: ${result.claimHolds} (${result.claimSummary})`);
+console.log('\nmetrics:');
+for (const [name, value] of Object.entries(result.metrics)) console.log(`  ${name}: ${Array.isArray(value) ? value.map((v) => Number(v.toPrecision(6))).join(', ') : Number(value.toPrecision(6))}`);

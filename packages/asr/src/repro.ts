@@ -12,8 +12,8 @@
  *
  * Scale: ResNet-8 (one basic block per stage, widths 8/16/32), SE reduction 4, 14x14 images
  * (2x2 average pooled), SGD lr 0.05 momentum 0.9 wd 1e-4, batch 16. Quick: 50 training and 20 test
- * images per class, 1 epoch, seeds [seed, seed + 1]. Full: 300 / 100 per class, 2 epochs, 3 seeds
- * (about 10 CPU minutes).
+ * images per class, 1 epoch, seeds [seed, seed + 1]. Full: 150 / 50 per class, 2 epochs, 3 seeds
+ * (about 5 CPU minutes).
  */
 import * as mz from '@methodzoo/core';
 import type { ImageGrid, LinePlot, ProgressReporter, ReproEntry, ReproOptions, ReproResult } from '@methodzoo/core';
@@ -179,7 +179,7 @@ export const repro: ReproEntry = {
     const quick = options.quick;
     const seeds = options.seeds ?? (quick ? [options.seed, options.seed + 1] : [options.seed, options.seed + 1, options.seed + 2]);
     const epochs = quick ? 1 : 2;
-    const data = loadData(quick ? 50 : 300, quick ? 20 : 100, quick ? 64 : 256);
+    const data = loadData(quick ? 50 : 150, quick ? 20 : 50, quick ? 64 : 256);
     const reps = quick ? 3 : 9;
     progress.log(`Fashion-MNIST 14x14: ${data.train.length} training / ${data.testY.shape[0]} test images; ${epochs} epoch(s), seeds ${seeds.join(', ')}; backend ${mz.backendInfo().current}`);
     const runs: VariantRun[] = [];

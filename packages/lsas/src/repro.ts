@@ -46,7 +46,7 @@ export interface ReproSettings {
 // Quick: 14x14 digits on 28x28 canvases and a quarter-width ResNet-8, so four models train in
 // seconds on the reference backend; it checks the pipeline, not the claim.
 export const QUICK: ReproSettings = { trainCanvases: 192, testCanvases: 64, canvasSize: 28, epochs: 1, batchSize: 16, lr: 0.05, depth: 8, width: 0.25, digitPool: 2, cropSize: 6 };
-export const FULL: ReproSettings = { trainCanvases: 1536, testCanvases: 512, canvasSize: 40, epochs: 3, batchSize: 32, lr: 0.05, depth: 8, width: 0.5, digitPool: 1, cropSize: 10 };
+export const FULL: ReproSettings = { trainCanvases: 1024, testCanvases: 512, canvasSize: 28, epochs: 2, batchSize: 32, lr: 0.05, depth: 8, width: 0.5, digitPool: 2, cropSize: 6 };
 
 export interface RunResult {
   accuracy: number;

@@ -19,7 +19,7 @@
 import { avgPool2d, clamp, Generator, indexSelect, noGrad, optim, randn, scope, type ReproEntry, type ReproResult, tensor, Tensor } from '@methodzoo/core';
 import { loadMnist } from '@methodzoo/datasets';
 import { epsilonLoss, linearSchedule, qSample, sample, type NoiseSchedule } from '@methodzoo/diffusion';
-import { UNet } from '@methodzoo/models';
+import { UNet, UViT } from '@methodzoo/models';
 import { globalGradNorm, growth, namedBlocks, oscillation, robustnessProbe, stepsToThreshold, watchFeatureNorms } from './diagnostics.js';
 import { applyScaleLong, cs, ls, org, sqrt2, strategyName, type ScaleLongStrategy } from './skip-scaling.js';
 
@@ -38,6 +38,9 @@ export interface ScaleLongReproConfig {
   kappa: number;
   samples: number;
   ddimSteps: number;
+  /** 'unet' (default; the CLI run) or 'uvit': a U-ViT of `uvit` size on the same data (used through `trainVariant`). */
+  backbone?: 'unet' | 'uvit';
+  uvit?: { patchSize: number; embedDim: number; depth: number; numHeads: number };
 }
 
 export const QUICK: ScaleLongReproConfig = { imageSize: 14, modelChannels: 8, channelMult: [1, 2], batch: 8, steps: 30, warmup: 5, lr: 1e-3, logEvery: 2, trainImages: 400, heldOutImages: 8, kappa: 0.7, samples: 6, ddimSteps: 8 };
@@ -64,7 +67,11 @@ export interface VariantRun {
 
 const HELD_OUT_T = [50, 250, 500, 750, 950];
 
-export function buildModel(cfg: ScaleLongReproConfig, seed: number): UNet {
+export function buildModel(cfg: ScaleLongReproConfig, seed: number): UNet | UViT {
+  if (cfg.backbone === 'uvit') {
+    const u = cfg.uvit ?? { patchSize: 2, embedDim: 16, depth: 6, numHeads: 2 };
+    return new UViT({ imageSize: cfg.imageSize, inChannels: 1, ...u, mlpRatio: 2, generator: new Generator(seed) });
+  }
   return new UNet({ inChannels: 1, modelChannels: cfg.modelChannels, channelMult: cfg.channelMult, numResBlocks: 1, numGroups: Math.min(8, cfg.modelChannels), attentionResolutions: [], middleAttention: false, generator: new Generator(seed) });
 }
 
@@ -76,7 +83,7 @@ export function loadData(cfg: ScaleLongReproConfig): { train: Tensor; heldOut: T
 }
 
 /** eps-MSE on held-out images at a fixed t-grid with fixed noise. */
-export function heldOutMse(model: UNet, schedule: NoiseSchedule, x: Tensor): number {
+export function heldOutMse(model: UNet | UViT, schedule: NoiseSchedule, x: Tensor): number {
   return noGrad(() => scope(() => {
     const g = new Generator(12345);
     let acc = 0;
@@ -90,7 +97,7 @@ export function trainVariant(strategy: ScaleLongStrategy, seed: number, cfg: Sca
   const schedule = linearSchedule(1000);
   const model = applyScaleLong(buildModel(cfg, seed), strategy.kind === 'ls' ? ls({ shared: strategy.shared, reduction: strategy.reduction, generator: new Generator(seed + 7919) }) : strategy);
   const blocks = namedBlocks(model);
-  const midName = 'middle_block';
+  const midName = blocks[(blocks.length - 1) / 2]![0]; // middle_block / mid_block
   const lastName = blocks[blocks.length - 1]![0];
   const probe = watchFeatureNorms(blocks.filter(([n]) => n === midName || n === lastName));
   const opt = new optim.AdamW(model.parameters(), { lr: cfg.lr, betas: [0.99, 0.999], weightDecay: 0.03 });

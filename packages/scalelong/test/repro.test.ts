@@ -30,4 +30,15 @@ describe('repro', () => {
     expect(s.losses[0]).toBe(a.losses[0]); // the zero-initialised output conv makes step 0 identical
     expect(s.losses.slice(1)).not.toEqual(a.losses.slice(1));
   });
+
+  it('the UViT backbone trains through the same loop; CS(kappa = 1) again equals org', () => {
+    const d = data();
+    const cfg: ScaleLongReproConfig = { ...tiny, backbone: 'uvit', uvit: { patchSize: 7, embedDim: 8, depth: 2, numHeads: 1 } };
+    const a = trainVariant(org(), 5, cfg, d);
+    const c = trainVariant(cs({ kappa: 1 }), 5, cfg, d);
+    expect(c.losses).toEqual(a.losses);
+    expect(a.midNorm.every((v) => v > 0)).toBe(true);
+    const l = trainVariant(variants(0.7)[3]!, 5, cfg, d);
+    expect(l.losses[0]).not.toBe(a.losses[0]); // LS gates the skips from the first step (no zero-initialised head in U-ViT)
+  });
 });

@@ -173,7 +173,7 @@ export const repro: ReproEntry = {
   title: 'ASR: attention folded into BatchNorm (Fashion-MNIST, ResNet-8)',
   paper: { title: 'Stripe Observation Guided Inference Cost-Free Attention Mechanism', arxiv: '2304.06345', venue: 'ECCV 2024' },
   claim:
-    'An attention module trained on a learned constant input (ASR) folds exactly into the BatchNorm: the deployed ASR(SE) model has the plain backbone\'s parameter count and computes the same logits as before folding.',
+    'ASR(SE) is more accurate than the plain backbone at no inference cost: folded into the BatchNorms, the deployed model has the plain backbone\'s parameter count and computes the same logits as before folding.',
 
   async run(options: ReproOptions, progress: ProgressReporter): Promise<ReproResult> {
     const quick = options.quick;
@@ -218,7 +218,10 @@ export const repro: ReproEntry = {
     const asrRuns = [...of('asr'), ...of('asr+se')];
     const foldError = Math.max(...asrRuns.map((r) => r.foldError));
     const sizeHolds = of('asr').every((r) => r.paramsDeployed === plainParams);
-    const claimHolds = sizeHolds && foldError <= 1e-4;
+    // The fold is exact or not; the accuracy gain counts only when it exceeds the spread over seeds.
+    const gain = mean(final('asr')) - mean(final('plain'));
+    const spread = Math.hypot(std(final('asr')), std(final('plain')));
+    const claimHolds = !(sizeHolds && foldError <= 1e-4) ? false : gain > spread ? true : gain < -spread ? false : null;
     const ratio = (v: Variant) => of(v)[0]!.msDeployed / of('plain')[0]!.msDeployed;
 
     // Stripe statistics of the SE model (first seed): S of every gate and of its pooled input per epoch.
@@ -291,7 +294,7 @@ export const repro: ReproEntry = {
         `Stripe score S (stripeStats, on ${se0.stripes[0]![0]!.heatmap!.height} test images): within-channel spread of the gates over images divided by the spread of the channel means; the same for the gates' pooled inputs.`,
       ],
       claimHolds,
-      claimSummary: `deployed ASR(SE) has ${of('asr')[0]!.paramsDeployed} parameters (plain ${plainParams}); largest relative logit change from folding ${foldError.toExponential(2)}; deployed inference time ASR(SE) ${ratio('asr').toFixed(2)}x plain, SE ${ratio('se').toFixed(2)}x; accuracy plain ${mean(final('plain')).toFixed(1)}, SE ${mean(final('se')).toFixed(1)}, ASR(SE) ${mean(final('asr')).toFixed(1)}, ASR(SE)+SE ${mean(final('asr+se')).toFixed(1)}%`,
+      claimSummary: `accuracy gain of ASR(SE) over plain ${gain.toFixed(1)} points (spread over seeds ${spread.toFixed(1)}); deployed ASR(SE) has ${of('asr')[0]!.paramsDeployed} parameters (plain ${plainParams}); largest relative logit change from folding ${foldError.toExponential(2)}; deployed inference time ASR(SE) ${ratio('asr').toFixed(2)}x plain, SE ${ratio('se').toFixed(2)}x; accuracy plain ${mean(final('plain')).toFixed(1)}, SE ${mean(final('se')).toFixed(1)}, ASR(SE) ${mean(final('asr')).toFixed(1)}, ASR(SE)+SE ${mean(final('asr+se')).toFixed(1)}%`,
     };
   },
 };

@@ -6,6 +6,7 @@ import * as mz from '@methodzoo/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '../src/index.js';
+import { smallMlpTraining } from '../../core/test/helpers/mlp-loop.js';
 
 // the single-threaded build starts in a second instead of several (the default threaded one is tested in kernels.test.ts)
 process.env.METHODZOO_TFJS_WASM_THREADS = '1';
@@ -29,28 +30,7 @@ describe('memory on tfjs-wasm', () => {
   });
 
   it('10,000 SGD steps of a small MLP end with the same live tensors, bytes and tfjs tensors as after step 1', () => {
-    const g = new mz.Generator(0);
-    const w1 = mz.keep(mz.randn([8, 4], { generator: g }).mul(0.3)).requiresGrad_();
-    const b1 = mz.keep(mz.zeros([8])).requiresGrad_();
-    const w2 = mz.keep(mz.randn([1, 8], { generator: g }).mul(0.3)).requiresGrad_();
-    const b2 = mz.keep(mz.zeros([1])).requiresGrad_();
-    const params = [w1, b1, w2, b2];
-    const x = mz.keep(mz.randn([16, 4], { generator: g }));
-    const y = mz.keep(x.sum(1, { keepdim: true }).sin());
-    const step = () =>
-      mz.scope(() => {
-        const h = mz.linear(x, w1, b1).tanh();
-        const loss = mz.mseLoss(mz.linear(h, w2, b2), y);
-        loss.backward();
-        mz.noGrad(() => {
-          for (const p of params) {
-            p.assign(p.sub(p.grad!.mul(0.05)));
-            p.grad!.dispose();
-            p.grad = null;
-          }
-        });
-        return loss;
-      });
+    const { step, all } = smallMlpTraining(new mz.Generator(0));
     const first = step();
     const firstLoss = first.item();
     first.dispose();
@@ -63,7 +43,7 @@ describe('memory on tfjs-wasm', () => {
       l.dispose();
     }
     const end = mz.memory();
-    expect(w1.backend.name).toBe('tfjs-wasm');
+    expect(all.every((t) => t.backend.name === 'tfjs-wasm')).toBe(true);
     expect([end.tensors, end.bytes, end.buffers]).toEqual([baseline.tensors, baseline.bytes, baseline.buffers]);
     expect(tf.memory().numTensors).toBe(tfBaseline.numTensors);
     expect(tf.memory().numBytes).toBe(tfBaseline.numBytes);

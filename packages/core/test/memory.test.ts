@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as mz from '../src/index.js';
+import { smallMlpTraining } from './helpers/mlp-loop.js';
 
 describe('scoped memory', () => {
   it('disposes what a scope created and did not return', () => {
@@ -69,28 +70,13 @@ describe('scoped memory', () => {
 
 describe('a long training loop keeps backend memory flat', () => {
   it('10,000 SGD steps of a small MLP end with the same live tensors and bytes as after step 1', () => {
-    const g = new mz.Generator(0);
-    const w1 = mz.keep(mz.randn([8, 4], { generator: g }).mul(0.3)).requiresGrad_();
-    const b1 = mz.keep(mz.zeros([8])).requiresGrad_();
-    const w2 = mz.keep(mz.randn([1, 8], { generator: g }).mul(0.3)).requiresGrad_();
-    const b2 = mz.keep(mz.zeros([1])).requiresGrad_();
-    const params = [w1, b1, w2, b2];
-    const x = mz.keep(mz.randn([16, 4], { generator: g }));
-    const y = mz.keep(x.sum(1, { keepdim: true }).sin());
-    const step = () =>
-      mz.scope(() => {
-        const h = mz.linear(x, w1, b1).tanh();
-        const loss = mz.mseLoss(mz.linear(h, w2, b2), y);
-        loss.backward();
-        mz.noGrad(() => {
-          for (const p of params) {
-            p.assign(p.sub(p.grad!.mul(0.05)));
-            p.grad!.dispose();
-            p.grad = null;
-          }
-        });
-        return loss.item();
-      });
+    const { step: trainStep } = smallMlpTraining(new mz.Generator(0));
+    const step = () => {
+      const loss = trainStep();
+      const value = loss.item();
+      loss.dispose();
+      return value;
+    };
     const first = step();
     const baseline = mz.memory();
     let last = first;

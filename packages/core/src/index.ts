@@ -14,6 +14,7 @@ export { INFER, FUSED_PRIMS, isFusedPrim, type PrimAttrs, type PrimName, type Co
 export { conv2dFused, conv2dDecomposed, conv2dBackwardInput, conv2dBackwardFilter } from './ops/fused.js';
 export { registerBackend, getBackend, setBackend, setBackendAsync, initBackends, backendInfo, type BackendFactory, type BackendInfo, type BackendStatus, type FallbackRecord } from './registry.js';
 export { ReferenceBackend, referenceKernels } from './backends/reference/index.js';
+export * as arrayKernels from './backends/reference/array-kernels.js';
 export { Generator, defaultGenerator, manualSeed } from './random.js';
 export * from './creation.js';
 export * from './ops/basic.js';

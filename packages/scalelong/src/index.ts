@@ -11,4 +11,7 @@ export {
   namedBlocks, meanSampleNorm, watchFeatureNorms, blockGradNorms, globalGradNorm, growth, oscillation, oscillationRange, seedSpread,
   stepsToThreshold, robustnessProbe, type FeatureNormProbe,
 } from './diagnostics.js';
-export { repro, trainVariant, variants, buildModel, loadData, heldOutMse, toUnitRange, QUICK, FULL, type ScaleLongReproConfig, type VariantRun } from './repro.js';
+export {
+  repro, runSetting, trainVariant, variants, buildModel, describeBackbone, loadData, heldOutMse, toUnitRange, QUICK, MEDIUM, FULL, QUICK_UVIT, MEDIUM_UVIT, FULL_UVIT, SETTINGS,
+  type ScaleLongReproConfig, type ScaleLongSetting, type VariantRun,
+} from './repro.js';

@@ -1,22 +1,24 @@
 /**
  * Small-scale reproduction of ScaleLong's stability claim (paper sec. 4 and Fig. 1) for
- * `methodzoo repro scalelong`: a small DDPM conv UNet denoiser (the `@methodzoo/models` UNet,
- * concat fusion, no attention) trained on MNIST digits with the epsilon loss, once per skip-scaling
- * variant (org, 1/sqrt2-CS, CS(kappa), LS) from the same initial weights, data order and noise
- * for every variant of a seed. Logged: the loss, the hidden-feature norm of the middle block and
- * of the last decoder block, the global gradient norm; then a held-out denoising MSE on a fixed
- * t-grid (the sample-quality proxy: FID is out of reach on a CPU), the robustness probe, the steps
- * each variant needs to reach a common loss level, and a grid of DDIM samples per variant.
+ * `methodzoo repro scalelong`: two small DDPM denoisers, the `@methodzoo/models` conv UNet (concat
+ * fusion, no attention) and a small U-ViT (concat + linear fusion of token skips, as the official
+ * code), trained on MNIST digits with the epsilon loss, once per skip-scaling variant (org,
+ * 1/sqrt2-CS, CS(kappa), LS: the channel-gate adaptation on the UNet, the official token gate on
+ * the U-ViT) from the same initial weights, data order and noise for every variant of a seed and
+ * backbone. Logged: the loss, the hidden-feature norm of the middle block and of the last decoder
+ * block, the global gradient norm; then a held-out denoising MSE on a fixed t-grid (the
+ * sample-quality proxy: FID is out of reach on a CPU), the robustness probe, the steps each variant
+ * needs to reach a common loss level, and a grid of DDIM samples per variant.
  *
  * Recipe (research notes A10, U-ViT's optimiser): AdamW, betas (0.99, 0.999), weight decay 0.03,
  * a high lr 1e-3 with linear warm-up to provoke oscillation in a short run, linear beta schedule
  * T = 1000, images in [-1, 1].
  *
- * Quick: 14x14 (2x2-average-pooled) digits, UNet width 8, levels [1, 2] (4 skips), batch 8, 30
- * steps, 1 seed. Full: 28x28, width 16, levels [1, 2, 2] (6 skips, as the official N = 6),
- * batch 16, 600 steps, seeds 0-2 (about an hour on two cores with the reference backend).
+ * Settings (`SETTINGS`): quick (the CLI's --quick, 14x14, 12 steps, 1 seed, about half a minute),
+ * medium (14x14, 300 steps, 2 seeds: the run in the README, `pnpm repro -- --medium`) and full
+ * (28x28, the official N = 6 skips, 600 steps, 3 seeds: many hours on two shared cores).
  */
-import { avgPool2d, clamp, Generator, indexSelect, noGrad, optim, randn, scope, type ReproEntry, type ReproResult, tensor, Tensor } from '@methodzoo/core';
+import { avgPool2d, clamp, Generator, indexSelect, noGrad, optim, randn, scope, type ProgressReporter, type ReproEntry, type ReproOptions, type ReproResult, tensor, Tensor } from '@methodzoo/core';
 import { loadMnist } from '@methodzoo/datasets';
 import { epsilonLoss, linearSchedule, qSample, sample, type NoiseSchedule } from '@methodzoo/diffusion';
 import { UNet, UViT } from '@methodzoo/models';
@@ -38,13 +40,32 @@ export interface ScaleLongReproConfig {
   kappa: number;
   samples: number;
   ddimSteps: number;
-  /** 'unet' (default; the CLI run) or 'uvit': a U-ViT of `uvit` size on the same data (used through `trainVariant`). */
+  /** 'unet' (default) or 'uvit': a U-ViT of `uvit` size on the same data. */
   backbone?: 'unet' | 'uvit';
   uvit?: { patchSize: number; embedDim: number; depth: number; numHeads: number };
 }
 
-export const QUICK: ScaleLongReproConfig = { imageSize: 14, modelChannels: 8, channelMult: [1, 2], batch: 8, steps: 30, warmup: 5, lr: 1e-3, logEvery: 2, trainImages: 400, heldOutImages: 8, kappa: 0.7, samples: 6, ddimSteps: 8 };
+/** Conv UNet settings. */
+export const QUICK: ScaleLongReproConfig = { imageSize: 14, modelChannels: 8, channelMult: [1, 2], batch: 8, steps: 12, warmup: 4, lr: 1e-3, logEvery: 2, trainImages: 400, heldOutImages: 8, kappa: 0.7, samples: 4, ddimSteps: 6 };
+export const MEDIUM: ScaleLongReproConfig = { ...QUICK, steps: 300, warmup: 30, logEvery: 3, heldOutImages: 32, samples: 6, ddimSteps: 10 };
 export const FULL: ScaleLongReproConfig = { imageSize: 28, modelChannels: 16, channelMult: [1, 2, 2], batch: 16, steps: 600, warmup: 60, lr: 1e-3, logEvery: 5, trainImages: 4000, heldOutImages: 64, kappa: 0.7, samples: 8, ddimSteps: 25 };
+/** U-ViT settings (patch-2 tokens at 14x14: 49 patches and a time token; depth / 2 long skips). */
+export const QUICK_UVIT: ScaleLongReproConfig = { ...QUICK, backbone: 'uvit', uvit: { patchSize: 2, embedDim: 16, depth: 4, numHeads: 2 } };
+export const MEDIUM_UVIT: ScaleLongReproConfig = { ...MEDIUM, backbone: 'uvit', uvit: { patchSize: 2, embedDim: 16, depth: 6, numHeads: 2 } };
+/** The research notes' tiny U-ViT (A10b) at depth 12: N = 6 skips as the official U-ViT-S. */
+export const FULL_UVIT: ScaleLongReproConfig = { ...FULL, backbone: 'uvit', uvit: { patchSize: 4, embedDim: 32, depth: 12, numHeads: 2 } };
+
+export interface ScaleLongSetting {
+  /** One config per backbone, run in this order. */
+  backbones: ScaleLongReproConfig[];
+  /** Seeds when the caller gives none: this many, counting up from the first seed. */
+  seeds: number;
+}
+export const SETTINGS: Record<'quick' | 'medium' | 'full', ScaleLongSetting> = {
+  quick: { backbones: [QUICK, QUICK_UVIT], seeds: 1 },
+  medium: { backbones: [MEDIUM, MEDIUM_UVIT], seeds: 2 },
+  full: { backbones: [FULL, FULL_UVIT], seeds: 3 },
+};
 
 /** The four variants of the paper's comparison. */
 export function variants(kappa: number): ScaleLongStrategy[] {
@@ -66,10 +87,11 @@ export interface VariantRun {
 }
 
 const HELD_OUT_T = [50, 250, 500, 750, 950];
+const DEFAULT_UVIT = { patchSize: 2, embedDim: 16, depth: 6, numHeads: 2 };
 
 export function buildModel(cfg: ScaleLongReproConfig, seed: number): UNet | UViT {
   if (cfg.backbone === 'uvit') {
-    const u = cfg.uvit ?? { patchSize: 2, embedDim: 16, depth: 6, numHeads: 2 };
+    const u = cfg.uvit ?? DEFAULT_UVIT;
     return new UViT({ imageSize: cfg.imageSize, inChannels: 1, ...u, mlpRatio: 2, generator: new Generator(seed) });
   }
   return new UNet({ inChannels: 1, modelChannels: cfg.modelChannels, channelMult: cfg.channelMult, numResBlocks: 1, numGroups: Math.min(8, cfg.modelChannels), attentionResolutions: [], middleAttention: false, generator: new Generator(seed) });
@@ -147,91 +169,154 @@ const pm = (v: number[], d = 3) => (v.length > 1 ? `${avg(v).toFixed(d)} ± ${sd
 /** Trailing moving average over `w` values. */
 const smooth = (v: number[], w: number) => v.map((_, i) => avg(v.slice(Math.max(0, i + 1 - w), i + 1)));
 
-export const repro: ReproEntry = {
-  name: 'scalelong',
-  title: 'ScaleLong: Towards More Stable Training of Diffusion Model via Scaling Network Long Skip Connection',
-  paper: { title: 'ScaleLong: Towards More Stable Training of Diffusion Model via Scaling Network Long Skip Connection', arxiv: '2310.13545', venue: 'NeurIPS 2023' },
-  claim: 'Scaling the UNet long skip connections (CS, LS) makes hidden-feature and gradient norms oscillate less during diffusion training than the original UNet (org), with 1/sqrt2-CS in between.',
-  async run(options, progress): Promise<ReproResult> {
-    const cfg = options.quick ? QUICK : FULL;
-    const seeds = options.seeds ?? (options.quick ? [options.seed] : [options.seed, options.seed + 1, options.seed + 2]);
-    const t0 = performance.now();
+/** 'UNet' or 'U-ViT', and a short description of the backbone. */
+export function describeBackbone(cfg: ScaleLongReproConfig): { name: string; detail: string } {
+  if (cfg.backbone === 'uvit') {
+    const u = cfg.uvit ?? DEFAULT_UVIT;
+    return { name: 'U-ViT', detail: `U-ViT patch ${u.patchSize}, dim ${u.embedDim}, depth ${u.depth} (${u.depth / 2} skips), ${u.numHeads} heads` };
+  }
+  return { name: 'UNet', detail: `conv UNet width ${cfg.modelChannels}, levels [${cfg.channelMult.join(', ')}] (${2 * cfg.channelMult.length} skips)` };
+}
+
+interface BackboneResult {
+  cfg: ScaleLongReproConfig;
+  name: string;
+  key: string;
+  runs: VariantRun[][];
+  threshold: number;
+  w: number;
+  oscLast: number[][];
+  oscGrad: number[][];
+  heldOut: number[][];
+  toThreshold: number[][];
+  rows: (string | number | null)[][];
+}
+
+function summarise(cfg: ScaleLongReproConfig, names: string[], runs: VariantRun[][]): BackboneResult {
+  const w = Math.max(5, Math.floor(cfg.steps / 10));
+  // the common loss level: the worst final smoothed loss among all runs of this backbone, so every run reaches it
+  const threshold = Math.max(...runs.flat().map((r) => smooth(r.losses, w).at(-1)!));
+  const per = (f: (r: VariantRun) => number) => runs.map((rs) => rs.map(f));
+  const finalLoss = per((r) => avg(r.losses.slice(-Math.max(1, Math.floor(r.losses.length / 5)))));
+  const heldOut = per((r) => r.heldOutMse);
+  const oscLast = per((r) => oscillation(r.lastNorm));
+  const oscMid = per((r) => oscillation(r.midNorm));
+  const oscGrad = per((r) => oscillation(r.gradNorm));
+  const levelLast = per((r) => avg(r.lastNorm.slice(-Math.max(1, Math.floor(r.lastNorm.length / 5)))));
+  const growthMid = per((r) => growth(r.midNorm));
+  const robust = per((r) => r.robustness);
+  const toThreshold = per((r) => (stepsToThreshold(smooth(r.losses, w), threshold) ?? cfg.steps) + 1);
+  const { name } = describeBackbone(cfg);
+  const rows = names.map((v, k) => [name, v, pm(finalLoss[k]!, 4), pm(heldOut[k]!, 4), pm(levelLast[k]!, 1), pm(oscLast[k]!), pm(oscMid[k]!), pm(oscGrad[k]!), pm(growthMid[k]!, 2), pm(robust[k]!, 2), threshold.toFixed(4), pm(toThreshold[k]!, 0)]);
+  return { cfg, name, key: cfg.backbone ?? 'unet', runs, threshold, w, oscLast, oscGrad, heldOut, toThreshold, rows };
+}
+
+/**
+ * Runs a setting (every backbone, every variant, every seed) and builds the report: one table row
+ * per backbone and variant, loss / norm curves, oscillation bars and sample grids per backbone.
+ */
+export async function runSetting(setting: ScaleLongSetting, options: ReproOptions, progress: ProgressReporter): Promise<ReproResult> {
+  const seeds = options.seeds ?? Array.from({ length: setting.seeds }, (_, i) => options.seed + i);
+  const t0 = performance.now();
+  const results: BackboneResult[] = [];
+  const seconds: Record<string, number> = {};
+  for (const cfg of setting.backbones) {
+    const tb = performance.now();
     const data = loadData(cfg);
-    progress.log(`MNIST ${cfg.imageSize}x${cfg.imageSize}: ${data.train.shape[0]} train / ${data.heldOut.shape[0]} held-out images; UNet width ${cfg.modelChannels}, levels [${cfg.channelMult.join(', ')}], ${cfg.steps} steps x batch ${cfg.batch}, seeds [${seeds.join(', ')}]`);
+    const { name, detail } = describeBackbone(cfg);
+    progress.log(`${name}: MNIST ${cfg.imageSize}x${cfg.imageSize}, ${data.train.shape[0]} train / ${data.heldOut.shape[0]} held-out images; ${detail}; ${cfg.steps} steps x batch ${cfg.batch}; seeds [${seeds.join(', ')}]`);
     const strategies = variants(cfg.kappa);
     const runs: VariantRun[][] = strategies.map(() => []);
     for (const seed of seeds) {
       strategies.forEach((s, k) => {
-        const task = progress.task(`${strategyName(s)} seed ${seed}`, cfg.steps);
+        const task = progress.task(`${name} ${strategyName(s)} seed ${seed}`, cfg.steps);
         runs[k]!.push(trainVariant(s, seed, cfg, data, (_i, loss) => task.tick(1, { loss: loss.toFixed(4) })));
         task.done();
       });
     }
     data.train.dispose();
     data.heldOut.dispose();
-    const w = Math.max(5, Math.floor(cfg.steps / 10));
-    // the common loss level: the worst final smoothed loss among all runs, so every run reaches it
-    const threshold = Math.max(...runs.flat().map((r) => smooth(r.losses, w).at(-1)!));
-    const names = strategies.map(strategyName);
-    const per = (f: (r: VariantRun) => number) => runs.map((rs) => rs.map(f));
-    const finalLoss = per((r) => avg(r.losses.slice(-Math.max(1, Math.floor(r.losses.length / 5)))));
-    const heldOut = per((r) => r.heldOutMse);
-    const oscLast = per((r) => oscillation(r.lastNorm));
-    const oscMid = per((r) => oscillation(r.midNorm));
-    const oscGrad = per((r) => oscillation(r.gradNorm));
-    const levelLast = per((r) => avg(r.lastNorm.slice(-Math.max(1, Math.floor(r.lastNorm.length / 5)))));
-    const growthMid = per((r) => growth(r.midNorm));
-    const robust = per((r) => r.robustness);
-    const toThreshold = per((r) => (stepsToThreshold(smooth(r.losses, w), threshold) ?? cfg.steps) + 1);
-    const table = {
-      columns: ['variant', 'final loss', 'held-out eps-MSE', 'last-decoder ||h||', 'osc. ||h|| last', 'osc. ||h|| mid', 'osc. grad', 'growth ||h|| mid', 'robustness', `steps to loss ${threshold.toFixed(3)}`],
-      rows: names.map((name, k) => [name, pm(finalLoss[k]!, 4), pm(heldOut[k]!, 4), pm(levelLast[k]!, 1), pm(oscLast[k]!), pm(oscMid[k]!), pm(oscGrad[k]!), pm(growthMid[k]!, 2), pm(robust[k]!, 2), pm(toThreshold[k]!, 0)]),
-    };
-    const metrics: Record<string, number | number[]> = { seconds: (performance.now() - t0) / 1000, lossThreshold: threshold };
-    names.forEach((name, k) => {
-      metrics[`${name} held-out MSE`] = heldOut[k]!;
-      metrics[`${name} osc last norm`] = oscLast[k]!;
-      metrics[`${name} osc grad`] = oscGrad[k]!;
-      metrics[`${name} steps to threshold`] = toThreshold[k]!;
+    results.push(summarise(cfg, strategies.map(strategyName), runs));
+    seconds[name] = (performance.now() - tb) / 1000;
+  }
+  const table = {
+    columns: ['backbone', 'variant', 'final loss', 'held-out eps-MSE', 'last-decoder ||h||', 'osc. ||h|| last', 'osc. ||h|| mid', 'osc. grad', 'growth ||h|| mid', 'robustness', 'loss level', 'steps to loss level'],
+    rows: results.flatMap((r) => r.rows),
+  };
+  const metrics: Record<string, number | number[]> = { seconds: (performance.now() - t0) / 1000 };
+  for (const r of results) {
+    metrics[`${r.name} seconds`] = seconds[r.name]!;
+    metrics[`${r.name} loss level`] = r.threshold;
+    r.runs.forEach((rs, k) => {
+      const v = rs[0]!.name;
+      metrics[`${r.name} ${v} held-out MSE`] = r.heldOut[k]!;
+      metrics[`${r.name} ${v} osc last norm`] = r.oscLast[k]!;
+      metrics[`${r.name} ${v} osc grad`] = r.oscGrad[k]!;
+      metrics[`${r.name} ${v} steps to threshold`] = r.toThreshold[k]!;
     });
-    const first = (k: number) => runs[k]![0]!;
-    const series = [
-      { name: 'loss', title: `Training loss (moving average over ${w} steps, seed ${seeds[0]})`, x: { label: 'step' }, y: { label: 'eps-MSE' }, series: names.map((name, k) => ({ name, x: first(k).losses.map((_, i) => i), y: smooth(first(k).losses, w) })) },
-      { name: 'feature-norm', title: `Last decoder block: mean per-sample ||h|| (seed ${seeds[0]})`, x: { label: 'step' }, y: { label: '||h||' }, series: names.map((name, k) => ({ name, x: first(k).logSteps, y: first(k).lastNorm })) },
-      { name: 'mid-norm', title: `Middle block: mean per-sample ||h|| (seed ${seeds[0]})`, x: { label: 'step' }, y: { label: '||h||' }, series: names.map((name, k) => ({ name, x: first(k).logSteps, y: first(k).midNorm })) },
-      { name: 'grad-norm', title: `Global gradient norm (seed ${seeds[0]})`, x: { label: 'step' }, y: { label: '||g||', log: true }, series: names.map((name, k) => ({ name, x: first(k).logSteps, y: first(k).gradNorm })) },
+  }
+  const series = results.flatMap((r) => {
+    const first = (k: number) => r.runs[k]![0]!;
+    const vs = r.runs.map((rs) => rs[0]!.name);
+    return [
+      { name: `${r.key}-loss`, title: `${r.name}: training loss (moving average over ${r.w} steps, seed ${seeds[0]})`, x: { label: 'step' }, y: { label: 'eps-MSE' }, series: vs.map((name, k) => ({ name, x: first(k).losses.map((_, i) => i), y: smooth(first(k).losses, r.w) })) },
+      { name: `${r.key}-feature-norm`, title: `${r.name}: last decoder block, mean per-sample ||h|| (seed ${seeds[0]})`, x: { label: 'step' }, y: { label: '||h||' }, series: vs.map((name, k) => ({ name, x: first(k).logSteps, y: first(k).lastNorm })) },
+      { name: `${r.key}-mid-norm`, title: `${r.name}: middle block, mean per-sample ||h|| (seed ${seeds[0]})`, x: { label: 'step' }, y: { label: '||h||' }, series: vs.map((name, k) => ({ name, x: first(k).logSteps, y: first(k).midNorm })) },
+      { name: `${r.key}-grad-norm`, title: `${r.name}: global gradient norm (seed ${seeds[0]})`, x: { label: 'step' }, y: { label: '||g||', log: true }, series: vs.map((name, k) => ({ name, x: first(k).logSteps, y: first(k).gradNorm })) },
     ];
-    const bars = [
-      { name: 'oscillation-feature', title: 'Oscillation of the last-decoder feature norm (mean |Δ log ||h|||, last half)', y: { label: 'oscillation' }, bars: names.map((label, k) => ({ label, values: oscLast[k]! })) },
-      { name: 'oscillation-grad', title: 'Oscillation of the gradient norm (mean |Δ log ||g|||, last half)', y: { label: 'oscillation' }, bars: names.map((label, k) => ({ label, values: oscGrad[k]! })) },
-      { name: 'held-out-mse', title: 'Held-out denoising eps-MSE on t in {50, 250, 500, 750, 950}', y: { label: 'eps-MSE' }, bars: names.map((label, k) => ({ label, values: heldOut[k]! })) },
+  });
+  const bars = results.flatMap((r) => {
+    const vs = r.runs.map((rs) => rs[0]!.name);
+    return [
+      { name: `${r.key}-oscillation-feature`, title: `${r.name}: oscillation of the last-decoder feature norm (mean |Δ log ||h|||, last half)`, y: { label: 'oscillation' }, bars: vs.map((label, k) => ({ label, values: r.oscLast[k]! })) },
+      { name: `${r.key}-oscillation-grad`, title: `${r.name}: oscillation of the gradient norm (mean |Δ log ||g|||, last half)`, y: { label: 'oscillation' }, bars: vs.map((label, k) => ({ label, values: r.oscGrad[k]! })) },
+      { name: `${r.key}-held-out-mse`, title: `${r.name}: held-out denoising eps-MSE on t in {50, 250, 500, 750, 950}`, y: { label: 'eps-MSE' }, bars: vs.map((label, k) => ({ label, values: r.heldOut[k]! })) },
     ];
-    const s = cfg.imageSize;
-    const images = names.flatMap((name, k) => {
-      const px = first(k).samples;
-      return Array.from({ length: cfg.samples }, (_, j) => ({
-        image: { width: s, height: s, channels: 1 as const, pixels: Array.from(px.subarray(j * s * s, (j + 1) * s * s), (v) => Math.min(1, Math.max(0, (v + 1) / 2))) },
-        caption: j === 0 ? name : undefined,
-      }));
-    });
-    const enough = seeds.length >= 2 && cfg.steps >= 300;
-    const mOsc = oscLast.map(avg);
-    const claimHolds = enough ? mOsc[2]! < mOsc[0]! && mOsc[3]! < mOsc[0]! : null;
+  });
+  const images = results.map((r) => {
+    const s = r.cfg.imageSize;
+    const vs = r.runs.map((rs) => rs[0]!.name);
     return {
-      table,
-      metrics,
-      series,
-      bars,
-      images: [{ name: 'samples', title: `DDIM samples (${cfg.ddimSteps} steps, eta 0, same noise) per variant, seed ${seeds[0]}: one row each (${names.join(', ')})`, images, columns: cfg.samples }],
-      notes: [
-        `Conv UNet (${cfg.channelMult.length} levels, ${2 * cfg.channelMult.length} skips, concat fusion, no attention) on ${cfg.imageSize}x${cfg.imageSize} MNIST, ${cfg.steps} steps; the paper trains U-ViT and UNet backbones for hundreds of thousands of steps on CIFAR10, CelebA, ImageNet and COCO and reports FID.`,
-        'LS on a conv UNet is our adaptation (per-channel SE gate, one per skip width); the official LS gates tokens of U-ViT.',
-        `Held-out eps-MSE stands in for FID; steps to threshold count the steps until the moving-average loss first reaches the worst final level of all runs.`,
-        ...(enough ? [] : ['Too few steps or seeds to judge the claim (quick mode): claimHolds is null.']),
-      ],
-      claimHolds,
-      claimSummary: `oscillation of the last-decoder feature norm: ${names.map((n, k) => `${n} ${mOsc[k]!.toFixed(4)}`).join(', ')} over ${seeds.length} seed(s), ${cfg.steps} steps`,
+      name: `${r.key}-samples`,
+      title: `${r.name}: DDIM samples (${r.cfg.ddimSteps} steps, eta 0, same noise) per variant, seed ${seeds[0]}: one row each (${vs.join(', ')})`,
+      columns: r.cfg.samples,
+      images: vs.flatMap((name, k) => {
+        const px = r.runs[k]![0]!.samples;
+        return Array.from({ length: r.cfg.samples }, (_, j) => ({
+          image: { width: s, height: s, channels: 1 as const, pixels: Array.from(px.subarray(j * s * s, (j + 1) * s * s), (v) => Math.min(1, Math.max(0, (v + 1) / 2))) },
+          caption: j === 0 ? name : undefined,
+        }));
+      }),
     };
+  });
+  const enough = seeds.length >= 2 && results.every((r) => r.cfg.steps >= 300);
+  // the claim, per backbone: CS and LS oscillate less than org (last-decoder feature norm, mean over seeds)
+  const mOsc = results.map((r) => r.oscLast.map(avg));
+  const claimHolds = enough ? mOsc.every((m) => m[2]! < m[0]! && m[3]! < m[0]!) : null;
+  return {
+    table,
+    metrics,
+    series,
+    bars,
+    images,
+    notes: [
+      `Backbones: ${results.map((r) => describeBackbone(r.cfg).detail + ` on ${r.cfg.imageSize}x${r.cfg.imageSize} MNIST, ${r.cfg.steps} steps`).join('; ')}. The paper trains U-ViT and UNet backbones for hundreds of thousands of steps on CIFAR10, CelebA, ImageNet and COCO and reports FID.`,
+      'LS gates tokens on the U-ViT (the official module); on the conv UNet it is our adaptation (a per-channel SE gate, one per skip width).',
+      'Held-out eps-MSE stands in for FID; steps to the loss level count the steps until the moving-average loss first reaches the worst final level of all runs of that backbone.',
+      ...(enough ? [] : ['Too few steps or seeds to judge the claim (quick mode): claimHolds is null.']),
+    ],
+    claimHolds,
+    claimSummary: `oscillation of the last-decoder feature norm over ${seeds.length} seed(s): ${results.map((r, i) => `${r.name} (${r.cfg.steps} steps) ${r.runs.map((rs, k) => `${rs[0]!.name} ${mOsc[i]![k]!.toFixed(4)}`).join(', ')}`).join('; ')}`,
+  };
+}
+
+export const repro: ReproEntry = {
+  name: 'scalelong',
+  title: 'ScaleLong: Towards More Stable Training of Diffusion Model via Scaling Network Long Skip Connection',
+  paper: { title: 'ScaleLong: Towards More Stable Training of Diffusion Model via Scaling Network Long Skip Connection', arxiv: '2310.13545', venue: 'NeurIPS 2023' },
+  claim: 'Scaling the long skip connections (CS, LS) of UNet and U-ViT denoisers makes hidden-feature and gradient norms oscillate less during diffusion training than the original network (org), with 1/sqrt2-CS in between.',
+  run(options, progress): Promise<ReproResult> {
+    return runSetting(options.quick ? SETTINGS.quick : SETTINGS.full, options, progress);
   },
 };
 

@@ -1,7 +1,10 @@
 /**
- * Runs the reproduction without the CLI: `pnpm repro` (quick settings) or `pnpm repro -- --full`.
+ * Runs the reproduction without the CLI: `pnpm repro` (quick settings) or `pnpm repro -- --full`;
+ * `--out <file>` writes the whole result as JSON (input of repro/figure.ts), `--json` prints the metrics.
  * `methodzoo repro stepnet` runs the same entry with progress bars, plots and a report.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ProgressReporter } from '@methodzoo/core';
 import { repro } from '../src/repro.js';
 
@@ -38,3 +41,10 @@ for (const plot of result.series ?? []) {
   for (const s of plot.series) console.log(`  ${s.name.padEnd(28)} ${s.x.map((x, k) => `${x}:${s.y[k]!.toFixed(3)}`).join(' ')}`);
 }
 if (process.argv.includes('--json')) console.log(JSON.stringify(result.metrics));
+const o = process.argv.indexOf('--out');
+if (o >= 0) {
+  const file = process.argv[o + 1]!;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(result) + '\n');
+  console.log(`wrote ${file}`);
+}

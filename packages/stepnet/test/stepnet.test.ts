@@ -270,6 +270,17 @@ describe('networks and connectionScheme', () => {
     expect(maxDiff(net.call(x), ref.call(x))).toBeLessThan(1e-5);
   });
 
+  it('pre-activation StepResNet: bearpaw layout (no stem BN, final bn), bottleneck widths, forward shape', () => {
+    const net = new StepResNet({ depth: 11, block: 'bottleneck', activation: 'pre', adaptor: 'r2', inChannels: 1, width: 0.25, reduction: 4, generator: new Generator(34) });
+    const keys = [...net.stateDict().keys()];
+    expect(keys[0]).toBe('conv1.weight');
+    expect(keys.some((k) => k.startsWith('bn1.'))).toBe(false);
+    expect(keys.filter((k) => /^bn\./.test(k))).toEqual(['bn.weight', 'bn.bias', 'bn.running_mean', 'bn.running_var', 'bn.num_batches_tracked']);
+    expect(net.blocks().map((b) => b.outChannels)).toEqual([16, 32, 64]);
+    expect(net.blocks().every((b) => b.attention?.usesMemory === true)).toBe(true);
+    expect(net.call(randn([2, 1, 8, 8], { generator: new Generator(35) })).shape).toEqual([2, 10]);
+  });
+
   it('StepMLP: shapes, widths, pre-activation head and fixed steps', () => {
     const g = new Generator(32);
     const net = new StepMLP({ widths: [8, 12, 16], blocksPerStage: 2, adaptor: 'se', activation: 'pre', reduction: 4, generator: g });

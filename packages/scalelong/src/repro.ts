@@ -22,7 +22,7 @@ import { avgPool2d, clamp, Generator, indexSelect, noGrad, optim, randn, scope, 
 import { loadMnist } from '@methodzoo/datasets';
 import { epsilonLoss, linearSchedule, qSample, sample, type NoiseSchedule } from '@methodzoo/diffusion';
 import { UNet, UViT } from '@methodzoo/models';
-import { globalGradNorm, growth, namedBlocks, oscillation, robustnessProbe, stepsToThreshold, watchFeatureNorms } from './diagnostics.js';
+import { globalGradNorm, growth, namedBlocks, oscillation, oscillationRange, robustnessProbe, seedSpread, stepsToThreshold, watchFeatureNorms } from './diagnostics.js';
 import { applyScaleLong, cs, ls, org, sqrt2, strategyName, type ScaleLongStrategy } from './skip-scaling.js';
 
 export interface ScaleLongReproConfig {
@@ -187,6 +187,8 @@ interface BackboneResult {
   w: number;
   oscLast: number[][];
   oscGrad: number[][];
+  rangeLast: number[][];
+  rangeGrad: number[][];
   heldOut: number[][];
   toThreshold: number[][];
   rows: (string | number | null)[][];
@@ -202,13 +204,17 @@ function summarise(cfg: ScaleLongReproConfig, names: string[], runs: VariantRun[
   const oscLast = per((r) => oscillation(r.lastNorm));
   const oscMid = per((r) => oscillation(r.midNorm));
   const oscGrad = per((r) => oscillation(r.gradNorm));
+  // oscillation range: (max - min) / mean over the last half of the steps; seed spread: the same across seeds, step by step
+  const rangeLast = per((r) => oscillationRange(r.lastNorm));
+  const rangeGrad = per((r) => oscillationRange(r.gradNorm));
+  const spreadLast = runs.map((rs) => (rs.length > 1 ? seedSpread(rs.map((r) => r.lastNorm)) : 0));
   const levelLast = per((r) => avg(r.lastNorm.slice(-Math.max(1, Math.floor(r.lastNorm.length / 5)))));
   const growthMid = per((r) => growth(r.midNorm));
   const robust = per((r) => r.robustness);
   const toThreshold = per((r) => (stepsToThreshold(smooth(r.losses, w), threshold) ?? cfg.steps) + 1);
   const { name } = describeBackbone(cfg);
-  const rows = names.map((v, k) => [name, v, pm(finalLoss[k]!, 4), pm(heldOut[k]!, 4), pm(levelLast[k]!, 1), pm(oscLast[k]!), pm(oscMid[k]!), pm(oscGrad[k]!), pm(growthMid[k]!, 2), pm(robust[k]!, 2), threshold.toFixed(4), pm(toThreshold[k]!, 0)]);
-  return { cfg, name, key: cfg.backbone ?? 'unet', runs, threshold, w, oscLast, oscGrad, heldOut, toThreshold, rows };
+  const rows = names.map((v, k) => [name, v, pm(finalLoss[k]!, 4), pm(heldOut[k]!, 4), pm(levelLast[k]!, 1), pm(oscLast[k]!), pm(oscMid[k]!), pm(oscGrad[k]!), pm(rangeLast[k]!, 2), pm(rangeGrad[k]!, 2), spreadLast[k]!.toFixed(3), pm(growthMid[k]!, 2), pm(robust[k]!, 2), threshold.toFixed(4), pm(toThreshold[k]!, 0)]);
+  return { cfg, name, key: cfg.backbone ?? 'unet', runs, threshold, w, oscLast, oscGrad, rangeLast, rangeGrad, heldOut, toThreshold, rows };
 }
 
 /**
@@ -240,7 +246,7 @@ export async function runSetting(setting: ScaleLongSetting, options: ReproOption
     seconds[name] = (performance.now() - tb) / 1000;
   }
   const table = {
-    columns: ['backbone', 'variant', 'final loss', 'held-out eps-MSE', 'last-decoder ||h||', 'osc. ||h|| last', 'osc. ||h|| mid', 'osc. grad', 'growth ||h|| mid', 'robustness', 'loss level', 'steps to loss level'],
+    columns: ['backbone', 'variant', 'final loss', 'held-out eps-MSE', 'last-decoder ||h||', 'osc. ||h|| last', 'osc. ||h|| mid', 'osc. grad', 'range ||h|| last', 'range grad', 'seed spread ||h|| last', 'growth ||h|| mid', 'robustness', 'loss level', 'steps to loss level'],
     rows: results.flatMap((r) => r.rows),
   };
   const metrics: Record<string, number | number[]> = { seconds: (performance.now() - t0) / 1000 };
@@ -252,6 +258,8 @@ export async function runSetting(setting: ScaleLongSetting, options: ReproOption
       metrics[`${r.name} ${v} held-out MSE`] = r.heldOut[k]!;
       metrics[`${r.name} ${v} osc last norm`] = r.oscLast[k]!;
       metrics[`${r.name} ${v} osc grad`] = r.oscGrad[k]!;
+      metrics[`${r.name} ${v} range last norm`] = r.rangeLast[k]!;
+      metrics[`${r.name} ${v} range grad`] = r.rangeGrad[k]!;
       metrics[`${r.name} ${v} steps to threshold`] = r.toThreshold[k]!;
     });
   }

@@ -15,8 +15,8 @@ describe('repro', () => {
     const g = new Generator(0);
     const src = { x: rand([20, 1, 14, 14], { generator: g }), y: tensor(Array.from({ length: 20 }, (_, i) => i % 10), { dtype: 'int32' }) };
     const s = { ...QUICK, trainCanvases: 32, testCanvases: 16 };
-    const train = clutteredMnist(src, { count: s.trainCanvases, canvasSize: s.canvasSize, cropSize: s.cropSize, seed: 1 });
-    const test = clutteredMnist(src, { count: s.testCanvases, canvasSize: s.canvasSize, cropSize: s.cropSize, seed: 2 });
+    const train = clutteredMnist(src, { count: s.trainCanvases, canvasSize: s.canvasSize, cropSize: s.cropSize, distractors: s.distractors, seed: 1 });
+    const test = clutteredMnist(src, { count: s.testCanvases, canvasSize: s.canvasSize, cropSize: s.cropSize, distractors: s.distractors, seed: 2 });
     const [plain, , n1, n2] = [VARIANTS[0]!, null, VARIANTS[2]!, VARIANTS[3]!].map((v) => (v ? runVariant(v, 0, s, train, test) : null));
     for (const r of [plain!, n1!, n2!]) {
       expect(r.losses).toHaveLength(2);
@@ -24,7 +24,7 @@ describe('repro', () => {
       expect(r.accuracy).toBeLessThanOrEqual(100);
       expect(r.positionBiasRate + r.rangeBiasRate).toBeLessThanOrEqual(100);
       expect(r.examples).toHaveLength(8);
-      expect(r.examples[0]).toHaveLength(28 * 28);
+      expect(r.examples[0]).toHaveLength(s.canvasSize * s.canvasSize);
     }
     expect(plain!.stageGates.size).toBe(0);
     // Official placement: gates only in stage 3; the second order shrinks them further.

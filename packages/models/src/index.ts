@@ -18,6 +18,7 @@ export {
   type CifarResNetPreset,
   type ResNetBlock,
 } from './resnet.js';
+export { ImageNetResNet, resnet18, resnet34, resnet50, resnet101, resnet152, type ImageNetResNetOptions, type ImageNetResNetPreset } from './imagenet-resnet.js';
 export { MLP, type MLPActivation, type MLPNorm, type MLPOptions } from './mlp.js';
 export { timestepEmbedding, timestepTensor, type Timesteps } from './timestep.js';
 export { AttentionBlock, Downsample, ResBlock, TimestepEmbedSequential, UNet, Upsample, type UNetOptions } from './unet.js';

@@ -12,7 +12,7 @@
  *   `allStages` puts SE+LSAS everywhere.
  */
 import { mean, mul, nn, OpError, reshape, sigmoid, type Tensor } from '@methodzoo/core';
-import { CifarResNet, type AttentionFactory, type CifarResNetOptions } from '@methodzoo/models';
+import { CifarResNet, resnet50, type AttentionFactory, type CifarResNetOptions, type ImageNetResNet, type ImageNetResNetOptions } from '@methodzoo/models';
 import { LSASAttention, type ChannelAttention, type GateListener } from './lsas.js';
 
 export interface SEAttentionOptions extends nn.FactoryOptions {
@@ -106,23 +106,29 @@ export interface LSASResNetOptions extends Omit<CifarResNetOptions, 'attention'>
   initB?: number;
 }
 
-/** The 1-based stages that get attention for these options. */
-export function attentionStages(opts: Pick<LSASResNetOptions, 'attention' | 'preset' | 'stages'>): number[] {
+/**
+ * The 1-based stages that get attention for these options, for a backbone of `numStages` stages (3
+ * for the CIFAR ResNet, 4 for the ImageNet one). The official LSAS-SE placement is the last CIFAR
+ * stage, and the last two ImageNet stages (`layer3`, `layer4`).
+ */
+export function attentionStages(opts: Pick<LSASResNetOptions, 'attention' | 'preset' | 'stages'>, numStages = 3): number[] {
+  const all = Array.from({ length: numStages }, (_, i) => i + 1);
   if (opts.stages) {
-    for (const s of opts.stages) if (![1, 2, 3].includes(s)) throw new OpError('lsasResNet', `stages must be within 1..3, got ${s}`);
+    for (const s of opts.stages) if (!all.includes(s)) throw new OpError('lsasResNet', `stages must be within 1..${numStages}, got ${s}`);
     return [...opts.stages];
   }
   const preset = opts.preset ?? 'official';
   if (preset !== 'official' && preset !== 'allStages') throw new OpError('lsasResNet', `preset must be 'official' or 'allStages', got '${String(preset)}'`);
   if ((opts.attention ?? 'lsas-se') === 'none') return [];
-  return preset === 'official' && (opts.attention ?? 'lsas-se') === 'lsas-se' ? [3] : [1, 2, 3];
+  if (preset === 'official' && (opts.attention ?? 'lsas-se') === 'lsas-se') return numStages === 4 ? [3, 4] : [numStages];
+  return all;
 }
 
-/** The ResNet attention hook for these options. */
-export function attentionFactory(opts: LSASResNetOptions): AttentionFactory | null {
+/** The ResNet attention hook for these options (`numStages` as in `attentionStages`). */
+export function attentionFactory(opts: LSASResNetOptions, numStages = 3): AttentionFactory | null {
   const kind = opts.attention ?? 'lsas-se';
   if (kind !== 'none' && kind !== 'se' && kind !== 'lsas-se') throw new OpError('lsasResNet', `attention must be 'none', 'se' or 'lsas-se', got '${String(kind)}'`);
-  const stages = attentionStages(opts);
+  const stages = attentionStages(opts, numStages);
   if (kind === 'none') return null;
   const f = { reduction: opts.reduction, dtype: opts.dtype, backend: opts.backend, generator: opts.generator };
   return (channels, _block, stage) => {
@@ -137,6 +143,30 @@ export function attentionFactory(opts: LSASResNetOptions): AttentionFactory | nu
  */
 export function lsasResNet(opts: LSASResNetOptions): CifarResNet {
   return new CifarResNet({ ...opts, attention: attentionFactory(opts) });
+}
+
+export interface LSASResNet50Options extends Omit<ImageNetResNetOptions, 'attention' | 'layers' | 'block'> {
+  /** Which attention the blocks get ('lsas-se'). */
+  attention?: AttentionKind;
+  /** `official` (default): LSAS-SE in `layer3` and `layer4` only, SE everywhere; `allStages`. */
+  preset?: LSASPreset;
+  /** 1-based stages (1..4) that get attention; overrides the preset. */
+  stages?: number[];
+  order?: number;
+  reduction?: number;
+  initW?: number;
+  initB?: number;
+}
+
+/**
+ * ImageNet ResNet-50 (torchvision layout) with SE or LSAS-SE attention, as the official
+ * `imagenet/senet.py` / `imagenet/lsas_senet.py`: `lsasResNet50({ attention: 'se' })` has SE (r = 16)
+ * in every block (28,088,024 parameters); `lsasResNet50()` has SE + LSAS (order 1) in `layer3` and
+ * `layer4` only (27,953,960).
+ */
+export function lsasResNet50(opts: LSASResNet50Options = {}): ImageNetResNet {
+  const { attention, preset, stages, order, reduction, initW, initB, ...rest } = opts;
+  return resnet50({ ...rest, attention: attentionFactory({ depth: 50, attention, preset, stages, order, reduction, initW, initB, dtype: opts.dtype, backend: opts.backend, generator: opts.generator }, 4) });
 }
 
 /** Attention modules that report their gates. */

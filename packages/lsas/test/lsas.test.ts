@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Generator, grad, nn, noGrad, randn, sigmoid, tensor, type Tensor } from '@methodzoo/core';
 import { SEBlock } from '@methodzoo/models';
-import { LSAS, LSASAttention, SEAttention, lsasResNet, lsasSEBlock, seBlock, watchGates, withLSAS, attentionStages } from '../src/index.js';
+import { LSAS, LSASAttention, SEAttention, lsasResNet, lsasResNet50, lsasSEBlock, seBlock, watchGates, withLSAS, attentionStages } from '../src/index.js';
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
 const arr = (t: Tensor) => Array.from(t.dataSync());
@@ -190,6 +190,29 @@ describe('ResNet presets', () => {
     const kinds = net.blocks().map((b) => (b.attention instanceof LSASAttention ? b.attention.order : b.attention === null ? null : -1));
     expect(kinds).toEqual([null, null, null, null, 2, 2]);
     expect(() => lsasResNet({ depth: 8, stages: [4] })).toThrow(/stages/);
+  });
+
+  it('give the official ImageNet SE / LSAS-SE ResNet-50 counts of the torch twin (layer3 and layer4)', () => {
+    // tools/golden/imagenet_resnet_counts.py builds the torchvision-layout twins in torch and counts them.
+    const fx = JSON.parse(readFileSync(new URL('./fixtures/resnet50_counts.json', import.meta.url), 'utf8')) as { se_resnet50: number; lsas_se_resnet50_official: number; lsas_se_resnet50_all_stages: number; lsas_se_resnet50_official_order2: number };
+    expect(fx.se_resnet50).toBe(28_088_024);
+    expect(fx.lsas_se_resnet50_official).toBe(27_953_960);
+    const net = lsasResNet50();
+    expect(net.numParameters()).toBe(fx.lsas_se_resnet50_official);
+    // One 28M-parameter build keeps the test short: the SE baseline is this net without w, b and with
+    // SE blocks added in layer1 and layer2 (the twin builds it whole).
+    const wbHere = net.blocks().reduce((a, b) => a + (b.attention instanceof LSASAttention ? b.attention.lsas.numParameters() : 0), 0);
+    const seEarly = net.blocks().slice(0, 7).reduce((a, b) => a + seBlock(b.outChannels).numParameters(), 0);
+    expect(net.numParameters() - wbHere + seEarly).toBe(fx.se_resnet50);
+    // 3 + 4 blocks of layer1, layer2 without attention, then 6 + 3 LSAS-SE blocks.
+    expect(net.blocks().map((b) => b.attention instanceof LSASAttention)).toEqual([...new Array<boolean>(7).fill(false), ...new Array<boolean>(9).fill(true)]);
+    // The other placements follow from SE + 2 C n per LSAS block (the twin agrees).
+    const wb = (blocks: number[], order: number) => 2 * order * blocks.reduce((a, n, s) => a + n * 256 * 2 ** s, 0);
+    expect(fx.lsas_se_resnet50_all_stages).toBe(fx.se_resnet50 + wb([3, 4, 6, 3], 1));
+    expect(fx.lsas_se_resnet50_official_order2).toBe(fx.lsas_se_resnet50_official + wb([0, 0, 6, 3], 1));
+    expect(attentionStages({ attention: 'lsas-se', preset: 'allStages' }, 4)).toEqual([1, 2, 3, 4]);
+    expect(attentionStages({ attention: 'se' }, 4)).toEqual([1, 2, 3, 4]);
+    expect(() => lsasResNet50({ stages: [5] })).toThrow(/stages must be within 1..4/);
   });
 
   it('watchGates reports the gates of every attention block per stage', () => {

@@ -199,17 +199,19 @@ export function imageGridSpec(grid: ImageGrid, cell = 84): TopLevelSpec {
   const x = { field: 'col', type: 'quantitative', axis: null, scale: { domain: [-0.5, columns - 0.5] } };
   const y = { field: 'row', type: 'quantitative', axis: null, scale: { domain: [-0.5, rows - 0.5], reverse: true } };
   const imageSize = cell - 8 - captionSpace;
+  // columns widen to fit the longest caption (about 5.6 px a character at 10 px); longer ones are cut with an ellipsis
+  const cellWidth = Math.min(3 * cell, Math.max(cell, Math.ceil(Math.max(...values.map((v) => v.caption.length)) * 5.6) + 8));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: grid.title },
-    width: columns * cell,
+    width: columns * cellWidth,
     height: rows * cell,
     data: { values },
     layer: [
       // aria: false, or every image's data URL is repeated in an aria-label
       { mark: { type: 'image', width: imageSize, height: imageSize, smooth: false, aria: false, yOffset: -captionSpace / 2 }, encoding: { x, y, url: { field: 'url', type: 'nominal' } } },
       ...(captionSpace
-        ? [{ mark: { type: 'text', fontSize: 10, baseline: 'top', yOffset: imageSize / 2 - captionSpace / 2 + 2 }, encoding: { x, y, text: { field: 'caption', type: 'nominal' } } }]
+        ? [{ mark: { type: 'text', fontSize: 10, baseline: 'top', limit: cellWidth - 4, yOffset: imageSize / 2 - captionSpace / 2 + 2 }, encoding: { x, y, text: { field: 'caption', type: 'nominal' } } }]
         : []),
     ],
     config: { ...CONFIG, view: { stroke: null }, axis: { ...CONFIG.axis, grid: false } },

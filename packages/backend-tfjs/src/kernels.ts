@@ -602,6 +602,9 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     conv2d: conv2dKernel,
     conv2dBackwardInput: conv2dBackwardInputKernel,
     conv2dBackwardFilter: conv2dBackwardFilterKernel,
+    reluBackward: kernel<'reluBackward'>(
+      ([g, x], _attrs, out) => onHeap([g!, x!], out, ([vg, vx], o) => arrayKernels.reluBackwardKernel(vg!, vx!, o)) ?? tf.where(tf.greater(x!, 0), g!, tf.zerosLike(g!)),
+    ),
   };
   return { kernels, clearCache: () => cache.clear() };
 }

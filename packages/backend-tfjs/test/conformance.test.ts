@@ -9,9 +9,9 @@ import '../src/index.js';
 
 const backend = await setBackendAsync('tfjs-wasm');
 
-// Counts the fused convolution kernels' calls, to show the suite's conv cases (forward and
-// gradients) ran them rather than the unfold + GEMM decomposition.
-const FUSED = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter'] as const;
+// Counts the fused kernels' calls, to show the suite's conv and relu cases (forward and
+// gradients) ran them rather than their decompositions.
+const FUSED = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'reluBackward'] as const;
 const fusedCalls: Record<string, number> = {};
 const kernels = backend.kernels as Record<string, (...args: unknown[]) => unknown>;
 for (const name of FUSED) {
@@ -36,8 +36,8 @@ describe('finite-difference gradient checks (core test/gradcheck.test.ts)', () =
   it.skip('excluded on tfjs-wasm: they run in float64, which TensorFlow.js cannot store (the float32 gradients above are checked against PyTorch instead)', () => {});
 });
 
-describe('fused convolution kernels', () => {
-  it('ran for the conv cases of the suite (forward, input and filter gradients)', () => {
+describe('fused kernels', () => {
+  it('ran for the suite\'s conv cases (forward, input and filter gradients) and relu gradients', () => {
     for (const name of FUSED) expect(fusedCalls[name], name).toBeGreaterThan(0);
   });
 });

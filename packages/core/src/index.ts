@@ -11,7 +11,7 @@ export { OpError, type Shape } from './shape.js';
 export type { Backend, Kernel, KernelTable, KernelTensor } from './backend.js';
 export { BackendNotInstalled, KernelFallback, hasKernel } from './backend.js';
 export { INFER, FUSED_PRIMS, isFusedPrim, type PrimAttrs, type PrimName, type CorePrimName, type FusedPrimName, type Conv2dGeometry, type Conv2dAttrs } from './prims.js';
-export { conv2dFused, conv2dDecomposed, conv2dBackwardInput, conv2dBackwardFilter } from './ops/fused.js';
+export { conv2dFused, conv2dDecomposed, conv2dBackwardInput, conv2dBackwardFilter, reluBackward, reluBackwardDecomposed } from './ops/fused.js';
 export { registerBackend, getBackend, setBackend, setBackendAsync, initBackends, backendInfo, type BackendFactory, type BackendInfo, type BackendStatus, type FallbackRecord } from './registry.js';
 export { ReferenceBackend, referenceKernels } from './backends/reference/index.js';
 export * as arrayKernels from './backends/reference/array-kernels.js';

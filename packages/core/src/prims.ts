@@ -36,7 +36,7 @@ export interface Conv2dAttrs {
  * rules like any primitive, but no reference kernel and no reference fallback: ops call them only
  * when the tensors' backend has the kernel (`hasKernel`), and otherwise run the decomposition.
  */
-export const FUSED_PRIMS = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter'] as const;
+export const FUSED_PRIMS = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'reluBackward'] as const;
 export type FusedPrimName = (typeof FUSED_PRIMS)[number];
 
 /** Attributes of each primitive. Reductions keep reduced dims (size 1); callers reshape. */
@@ -72,6 +72,8 @@ export type PrimAttrs = { [K in UnaryOp | BinaryOp | CompareOp]: NoAttrs } & {
   conv2dBackwardInput: Conv2dAttrs & { inputSize: [number, number] };
   /** Gradient of conv2d wrt its weight: x [N, C, H, W], grad [N, O, OH, OW] -> [O, C/groups, ...kernel] (fused: optional). */
   conv2dBackwardFilter: Conv2dAttrs & { kernel: [number, number] };
+  /** Gradient of relu: grad where x > 0, else 0 (grad and x of one shape and float dtype; fused: optional). */
+  reluBackward: NoAttrs;
 };
 export type PrimName = keyof PrimAttrs;
 /** The primitives every backend runs (natively or through the reference fallback). */
@@ -299,6 +301,12 @@ export const INFER: { [K in PrimName]: Infer<K> } = {
       throw new OpError('conv2dBackwardFilter', `grad ${fmtShape(g!.shape)} does not match input ${fmtShape(x!.shape)}, kernel ${kh}x${kw} and groups=${attrs.groups} (expected [${n}, O, ${oh}, ${ow}])`);
     }
     return { shape: [o, c / attrs.groups, kh, kw], dtype: x!.dtype };
+  },
+  reluBackward: ([g, x]) => {
+    sameDType('reluBackward', g!, x!);
+    requireFloat('reluBackward', 'grad', g!);
+    if (fmtShape(g!.shape) !== fmtShape(x!.shape)) throw new OpError('reluBackward', `grad ${fmtShape(g!.shape)} and input ${fmtShape(x!.shape)} must have the same shape`);
+    return { shape: [...x!.shape], dtype: x!.dtype };
   },
   indexAdd: ([x, index, src], { axis }) => {
     checkIndex('indexAdd', index!);

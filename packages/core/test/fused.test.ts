@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  conv2d, Generator, getBackend, grad, hasKernel, type Kernel, type KernelTable, type KernelTensor, OpError, randn, ReferenceBackend, referenceKernels, registerBackend, runPrim,
-  type Tensor, type TypedArray,
+  conv2d, Generator, getBackend, grad, hasKernel, type Kernel, type KernelTable, type KernelTensor, OpError, randn, ReferenceBackend, referenceKernels, registerBackend, reluBackwardDecomposed, runPrim,
+  type Tensor, tensor, type TypedArray,
 } from '../src/index.js';
 
 const calls: Record<string, number> = {};
@@ -124,5 +124,51 @@ describe('fused composites', () => {
     const x = randn([1, 1, 5, 5], { backend: be });
     expect(() => runPrim('conv2dBackwardFilter', [x, gy], { ...attrs, kernel: [2, 2] })).toThrow(/does not match input/);
     expect(runPrim('conv2dBackwardFilter', [x, gy], { ...attrs, kernel: [3, 3] }).shape).toEqual([2, 1, 3, 3]);
+  });
+});
+
+describe('reluBackward (fused relu gradient)', () => {
+  const special = [NaN, -Infinity, -2, -0, 0, 1e-30, 3, Infinity];
+
+  it('the reference kernel equals where(x > 0, grad, 0) bit for bit, float32 (masked path) and float64', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const n of [8, 100]) {
+        const xs = Array.from({ length: n }, (_, i) => special[i % special.length]!);
+        const gs = Array.from({ length: n }, (_, i) => special[(i * 3 + 1) % special.length]!);
+        const x = tensor(xs, { dtype });
+        const g = tensor(gs, { dtype });
+        const fused = runPrim('reluBackward', [g, x], {});
+        const want = reluBackwardDecomposed(g, x);
+        expect(Object.is(fused.dataSync()[4], 0)).toBe(true); // x = 0: +0, never grad's -0 or NaN
+        const a = Array.from(fused.dataSync() as ArrayLike<number>);
+        const b = Array.from(want.dataSync() as ArrayLike<number>);
+        a.forEach((v, i) => expect(Object.is(v, b[i]!), `${dtype} n=${n} element ${i}: ${v} vs ${b[i]}`).toBe(true));
+      }
+    }
+  });
+
+  it('relu\'s gradient goes through it on a backend with the kernel, and second order matches the decomposition', () => {
+    expect(hasKernel(getBackend('reference'), 'reluBackward')).toBe(true);
+    const x = randn([4, 5], { generator: new Generator(3), dtype: 'float64' }).requiresGrad_();
+    const w = randn([4, 5], { generator: new Generator(4), dtype: 'float64' });
+    const [gx] = grad(x.relu().mul(w).mul(x).sum(), [x], { createGraph: true }) as [Tensor];
+    const [hx] = grad(gx.mul(gx).sum(), [x]) as [Tensor];
+    // d/dx sum(relu(x) w x) = w x [x>0] + relu(x) w; the second-order term only ever sees grad through the mask
+    const xv = x.dataSync();
+    const wv = w.dataSync();
+    const gv = gx.dataSync();
+    const hv = hx.dataSync();
+    for (let i = 0; i < 20; i++) {
+      const on = xv[i]! > 0 ? 1 : 0;
+      expect(gv[i]).toBeCloseTo(on * 2 * wv[i]! * xv[i]!, 12);
+      expect(hv[i]).toBeCloseTo(on * 8 * wv[i]! * wv[i]! * xv[i]!, 10);
+    }
+  });
+
+  it('names the operand that is wrong', () => {
+    const x = randn([2, 3]);
+    expect(() => runPrim('reluBackward', [randn([3, 2]), x], {})).toThrow(/grad \[3, 2\] and input \[2, 3\] must have the same shape/);
+    expect(() => runPrim('reluBackward', [randn([2, 3], { dtype: 'float64' }), x], {})).toThrow(/different dtypes/);
+    expect(() => runPrim('reluBackward', [tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' }), tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' })], {})).toThrow(/grad must be a floating-point tensor, got int32/);
   });
 });

@@ -8,7 +8,7 @@ import type { BinaryOp, CompareOp, Conv2dAttrs, Conv2dGeometry, PrimAttrs, PrimN
 import { type Shape, shapeSize } from '../shape.js';
 import { fromData, runPrim, type Tensor } from '../tensor.js';
 import * as o from '../ops/basic.js';
-import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFused } from '../ops/fused.js';
+import { conv2dBackwardFilter, conv2dBackwardInput, conv2dFused, reluBackward } from '../ops/fused.js';
 
 export interface VjpContext<K extends PrimName> {
   readonly inputs: readonly Tensor[];
@@ -45,7 +45,7 @@ const unaryRules: { [K in UnaryOp]: UnaryRule } = {
   cos: (g, x) => o.neg(o.mul(g, o.sin(x))),
   tanh: (g, _x, y) => o.mul(g, o.sub(1, o.mul(y, y))),
   sigmoid: (g, _x, y) => o.mul(g, o.mul(y, o.sub(1, y))),
-  relu: (g, x) => o.where(o.gt(x, 0), g, 0),
+  relu: (g, x) => reluBackward(g, x),
   sign: (g) => o.mul(g, 0),
   floor: (g) => o.mul(g, 0),
   erf: (g, x) => o.mul(g, o.mul(o.exp(o.neg(o.mul(x, x))), 2 / Math.sqrt(Math.PI))),
@@ -137,7 +137,9 @@ const convRules = {
     needs[0] ? conv2dBackwardInput(gy!, ggw, convAttrs(attrs), spatial(x!)) : null,
     needs[1] ? conv2dFused(x!, ggw, convAttrs(attrs)) : null,
   ],
-} satisfies { [K in 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardFilter']: VjpRule<K> };
+  // linear in grad with the mask of x; piecewise constant in x, so x gets no gradient (as through `gt`)
+  reluBackward: (gg, { inputs: [, x], needs }) => [needs[0] ? reluBackward(gg, x!) : null, null],
+} satisfies { [K in 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardFilter' | 'reluBackward']: VjpRule<K> };
 
 export const VJP: { [K in PrimName]: VjpRule<K> } = {
   ...(Object.fromEntries(

@@ -7,7 +7,7 @@
 import { hasKernel } from '../backend.js';
 import { type Conv2dAttrs, type Conv2dGeometry, convOutputSize } from '../prims.js';
 import { runPrim, type Tensor } from '../tensor.js';
-import { matmul, permute, reshape } from './basic.js';
+import { gt, matmul, permute, reshape, where } from './basic.js';
 
 const geometry = (attrs: Conv2dAttrs, kernel: [number, number]): Conv2dGeometry => ({
   kernel,
@@ -75,4 +75,18 @@ export function conv2dBackwardFilter(x: Tensor, grad: Tensor, attrs: Conv2dAttrs
     gw = runPrim('matmul', [gWide, colsTall], { transA: false, transB: false });
   }
   return reshape(gw, [o, cg, kernel[0], kernel[1]]);
+}
+
+/**
+ * Gradient of relu: `grad` where x > 0, else 0 (NaN in x gives 0, as `x > 0` is false). One pass
+ * on a backend with the kernel; otherwise `where(x > 0, grad, 0)`, which builds a mask first.
+ */
+export function reluBackward(grad: Tensor, x: Tensor): Tensor {
+  if (hasKernel(grad.backend, 'reluBackward')) return runPrim('reluBackward', [grad, x], {});
+  return reluBackwardDecomposed(grad, x);
+}
+
+/** The definition fused kernels are checked against. */
+export function reluBackwardDecomposed(grad: Tensor, x: Tensor): Tensor {
+  return where(gt(x, 0), grad, 0);
 }

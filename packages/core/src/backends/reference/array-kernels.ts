@@ -3,7 +3,7 @@
  * `out`, allocating nothing. For backends whose memory is itself a typed array (tfjs-backend-wasm's
  * heap), which can run them on views of their buffers instead of copying.
  */
-export { binaryKernel, castKernel, unaryKernel, whereKernel } from './elementwise.js';
+export { binaryKernel, castKernel, reluBackwardKernel, unaryKernel, whereKernel } from './elementwise.js';
 export { argReduceKernel, reduceKernel } from './reduce.js';
 export { expandKernel, permuteKernel, sliceKernel, sliceWriteKernel } from './movement.js';
 export { foldKernel, unfoldKernel } from './conv.js';

@@ -226,6 +226,20 @@ export function whereKernel(c: TypedArray, cShape: Shape, a: TypedArray, aShape:
   loop(c, a, b, out, shape, strides[0]!, strides[1]!, strides[2]!);
 }
 
+/**
+ * relu's gradient in one pass: grad where x > 0, else +0 (NaN in x gives 0). float32 copies bit
+ * patterns through int32 views under a mask, as `where` does, so the sign pattern of x costs no
+ * mispredicted branches.
+ */
+export function reluBackwardKernel(g: TypedArray, x: TypedArray, out: TypedArray): void {
+  const n = out.length;
+  if (out instanceof Float32Array && n >= SELECT_BITS_MIN) {
+    const gi = int32View(g);
+    const oi = int32View(out);
+    for (let i = 0; i < n; i++) oi[i] = gi[i]! & -(x[i]! > 0);
+  } else for (let i = 0; i < n; i++) out[i] = x[i]! > 0 ? g[i]! : 0;
+}
+
 export function castKernel(x: TypedArray, out: TypedArray, toInt: boolean, toBool: boolean): void {
   const n = out.length;
   if (toBool) for (let i = 0; i < n; i++) out[i] = x[i] !== 0 ? 1 : 0;

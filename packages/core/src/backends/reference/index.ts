@@ -7,7 +7,7 @@ import { type DType, isFloat, type TypedArray } from '../../dtype.js';
 import { BINARY_OPS, COMPARE_OPS, convOutputSize, type PrimName, UNARY_OPS } from '../../prims.js';
 import { shapeSize } from '../../shape.js';
 import { foldKernel, unfoldKernel } from './conv.js';
-import { binaryKernel, castKernel, unaryKernel, whereKernel } from './elementwise.js';
+import { binaryKernel, castKernel, reluBackwardKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { gatherScatterKernel, indexSlabKernel } from './indexing.js';
 import { matmulKernel } from './matmul.js';
 import { expandKernel, permuteKernel, sliceKernel, sliceWriteKernel } from './movement.js';
@@ -41,6 +41,12 @@ export const referenceKernels: KernelTable<TypedArray> = {
   where: ([c, a, b], _attrs, out) => {
     const o = fresh(out);
     whereKernel(c!.data, c!.shape, a!.data, a!.shape, b!.data, b!.shape, o, out.shape);
+    return o;
+  },
+  // optional fused primitive: one pass instead of `gt` + `where`
+  reluBackward: ([g, x], _attrs, out) => {
+    const o = fresh(out);
+    reluBackwardKernel(g!.data, x!.data, o);
     return o;
   },
   cast: ([x], { dtype }, out) => {

@@ -13,7 +13,7 @@
  * `fc.weight`, ...), plus `attention.*` inside blocks that get one (SE-ResNet, Hu et al. 2018).
  */
 import { flatten, nn, OpError, type Tensor } from '@methodzoo/core';
-import { BasicBlock, Bottleneck, type AttentionFactory, type ResNetBlock } from './resnet.js';
+import { addStages, type AttentionFactory, initConvs, type ResNetBlock } from './resnet.js';
 
 export interface ImageNetResNetOptions extends nn.FactoryOptions {
   /** Blocks per stage, four entries ([3, 4, 6, 3] for ResNet-50). */
@@ -83,25 +83,10 @@ export class ImageNetResNet extends nn.Module {
     this.bn1 = new nn.BatchNorm2d(stem, layer);
     this.relu = new nn.ReLU();
     this.maxpool = new nn.MaxPool2d(3, { stride: 2, padding: 1 });
-    const Block = kind === 'basic' ? BasicBlock : Bottleneck;
-    let inplanes = stem;
-    this.widths.forEach((planes, s) => {
-      const blocks: nn.Module[] = [];
-      for (let j = 0; j < this.layers[s]!; j++) {
-        const stride = j === 0 && s > 0 ? 2 : 1;
-        const out = planes * Block.expansion;
-        const attention = opts.attention ? opts.attention(out, j, s) : null;
-        blocks.push(new Block(inplanes, planes, { ...layer, stride, attention }));
-        inplanes = out;
-      }
-      this.registerModule(`layer${s + 1}`, new nn.Sequential(...blocks));
-    });
+    const inplanes = addStages(this, { block: kind, widths: this.widths, depths: this.layers, inplanes: stem, layer, attention: opts.attention });
     this.avgpool = new nn.AdaptiveAvgPool2d(1);
     this.fc = new nn.Linear(inplanes, this.numClasses, layer);
-
-    for (const m of this.modules()) {
-      if (m instanceof nn.Conv2d) nn.init.kaimingNormal_(m.weight, { mode: 'fan_out', nonlinearity: 'relu', generator: opts.generator });
-    }
+    initConvs(this, opts.generator);
   }
 
   /** Width of the features fed to `fc` (2048 for ResNet-50). */

@@ -41,6 +41,38 @@ function factory(opts: nn.FactoryOptions): nn.FactoryOptions {
 }
 
 /** 1x1 conv + BN projection shortcut (option B), or null when the identity fits. */
+/**
+ * Registers the residual stages `layer1` ... `layerS` on `owner`: `depths[s]` blocks of width
+ * `widths[s]`, the first block of every stage but the first striding by 2. Returns the width out of
+ * the last stage. Shared by the CIFAR and ImageNet ResNets, whose stages differ only in sizes.
+ */
+export function addStages(
+  owner: nn.Module,
+  o: { block: 'basic' | 'bottleneck'; widths: readonly number[]; depths: readonly number[]; inplanes: number; layer: nn.FactoryOptions; attention?: AttentionFactory | null | undefined },
+): number {
+  const Block = o.block === 'basic' ? BasicBlock : Bottleneck;
+  let inplanes = o.inplanes;
+  o.widths.forEach((planes, s) => {
+    const blocks: nn.Module[] = [];
+    for (let j = 0; j < o.depths[s]!; j++) {
+      const stride = j === 0 && s > 0 ? 2 : 1;
+      const out = planes * Block.expansion;
+      const attention = o.attention ? o.attention(out, j, s) : null;
+      blocks.push(new Block(inplanes, planes, { ...o.layer, stride, attention }));
+      inplanes = out;
+    }
+    owner.registerModule(`layer${s + 1}`, new nn.Sequential(...blocks));
+  });
+  return inplanes;
+}
+
+/** Kaiming-normal (fan_out, relu) init of every convolution, as torchvision's ResNets do. */
+export function initConvs(owner: nn.Module, generator?: nn.FactoryOptions['generator']): void {
+  for (const m of owner.modules()) {
+    if (m instanceof nn.Conv2d) nn.init.kaimingNormal_(m.weight, { mode: 'fan_out', nonlinearity: 'relu', generator });
+  }
+}
+
 function shortcut(inplanes: number, outplanes: number, stride: number, opts: nn.FactoryOptions): nn.Sequential | null {
   if (stride === 1 && inplanes === outplanes) return null;
   return new nn.Sequential(new nn.Conv2d(inplanes, outplanes, 1, { ...opts, stride, bias: false }), new nn.BatchNorm2d(outplanes, opts));
@@ -231,25 +263,10 @@ export class CifarResNet extends nn.Module {
     this.conv1 = new nn.Conv2d(this.inChannels, w0, 3, { ...layer, padding: 1, bias: false });
     this.bn1 = new nn.BatchNorm2d(w0, layer);
     this.relu = new nn.ReLU();
-    const Block = kind === 'basic' ? BasicBlock : Bottleneck;
-    let inplanes = w0;
-    this.widths.forEach((planes, s) => {
-      const blocks: nn.Module[] = [];
-      for (let j = 0; j < this.blocksPerStage; j++) {
-        const stride = j === 0 && s > 0 ? 2 : 1;
-        const out = planes * Block.expansion;
-        const attention = opts.attention ? opts.attention(out, j, s) : null;
-        blocks.push(new Block(inplanes, planes, { ...layer, stride, attention }));
-        inplanes = out;
-      }
-      this.registerModule(`layer${s + 1}`, new nn.Sequential(...blocks));
-    });
+    const inplanes = addStages(this, { block: kind, widths: this.widths, depths: this.widths.map(() => this.blocksPerStage), inplanes: w0, layer, attention: opts.attention });
     this.avgpool = new nn.AdaptiveAvgPool2d(1);
     this.fc = new nn.Linear(inplanes, this.numClasses, layer);
-
-    for (const m of this.modules()) {
-      if (m instanceof nn.Conv2d) nn.init.kaimingNormal_(m.weight, { mode: 'fan_out', nonlinearity: 'relu', generator: opts.generator });
-    }
+    initConvs(this, opts.generator);
   }
 
   /** Width of the features fed to `fc`. */

@@ -90,12 +90,14 @@ export function lsasSEBlock(channels: number, opts: LSASSEOptions = {}): LSASAtt
 export type AttentionKind = 'none' | 'se' | 'lsas-se';
 export type LSASPreset = 'official' | 'allStages';
 
-export interface LSASResNetOptions extends Omit<CifarResNetOptions, 'attention'> {
+/** Where and which attention a ResNet preset gets (CIFAR or ImageNet backbone). */
+export interface LSASAttentionOptions {
   /** Which attention the blocks get ('lsas-se'). */
   attention?: AttentionKind;
   /**
-   * Where attention goes: `official` (default) puts LSAS-SE in the last stage only and SE in every
-   * stage, as the official CIFAR models; `allStages` puts it in every stage.
+   * Where attention goes: `official` (default) puts LSAS-SE where the official models do (the last
+   * CIFAR stage; `layer3` and `layer4` of ResNet-50) and SE in every stage; `allStages` puts it in
+   * every stage.
    */
   preset?: LSASPreset;
   /** 1-based stages that get attention; overrides the preset. */
@@ -105,6 +107,8 @@ export interface LSASResNetOptions extends Omit<CifarResNetOptions, 'attention'>
   initW?: number;
   initB?: number;
 }
+
+export interface LSASResNetOptions extends Omit<CifarResNetOptions, 'attention'>, LSASAttentionOptions {}
 
 /**
  * The 1-based stages that get attention for these options, for a backbone of `numStages` stages (3
@@ -125,7 +129,7 @@ export function attentionStages(opts: Pick<LSASResNetOptions, 'attention' | 'pre
 }
 
 /** The ResNet attention hook for these options (`numStages` as in `attentionStages`). */
-export function attentionFactory(opts: LSASResNetOptions, numStages = 3): AttentionFactory | null {
+export function attentionFactory(opts: LSASAttentionOptions & nn.FactoryOptions, numStages = 3): AttentionFactory | null {
   const kind = opts.attention ?? 'lsas-se';
   if (kind !== 'none' && kind !== 'se' && kind !== 'lsas-se') throw new OpError('lsasResNet', `attention must be 'none', 'se' or 'lsas-se', got '${String(kind)}'`);
   const stages = attentionStages(opts, numStages);
@@ -145,18 +149,7 @@ export function lsasResNet(opts: LSASResNetOptions): CifarResNet {
   return new CifarResNet({ ...opts, attention: attentionFactory(opts) });
 }
 
-export interface LSASResNet50Options extends Omit<ImageNetResNetOptions, 'attention' | 'layers' | 'block'> {
-  /** Which attention the blocks get ('lsas-se'). */
-  attention?: AttentionKind;
-  /** `official` (default): LSAS-SE in `layer3` and `layer4` only, SE everywhere; `allStages`. */
-  preset?: LSASPreset;
-  /** 1-based stages (1..4) that get attention; overrides the preset. */
-  stages?: number[];
-  order?: number;
-  reduction?: number;
-  initW?: number;
-  initB?: number;
-}
+export interface LSASResNet50Options extends Omit<ImageNetResNetOptions, 'attention' | 'layers' | 'block'>, LSASAttentionOptions {}
 
 /**
  * ImageNet ResNet-50 (torchvision layout) with SE or LSAS-SE attention, as the official
@@ -166,7 +159,7 @@ export interface LSASResNet50Options extends Omit<ImageNetResNetOptions, 'attent
  */
 export function lsasResNet50(opts: LSASResNet50Options = {}): ImageNetResNet {
   const { attention, preset, stages, order, reduction, initW, initB, ...rest } = opts;
-  return resnet50({ ...rest, attention: attentionFactory({ depth: 50, attention, preset, stages, order, reduction, initW, initB, dtype: opts.dtype, backend: opts.backend, generator: opts.generator }, 4) });
+  return resnet50({ ...rest, attention: attentionFactory(opts, 4) });
 }
 
 /** Attention modules that report their gates. */

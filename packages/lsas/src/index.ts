@@ -15,6 +15,7 @@ export {
   watchGates,
   type SEAttentionOptions,
   type LSASSEOptions,
+  type LSASAttentionOptions,
   type LSASResNetOptions,
   type LSASResNet50Options,
   type AttentionKind,

@@ -119,10 +119,11 @@ function convAttrs(a: Conv2dAttrs): Conv2dAttrs {
 const spatial = (t: Tensor): [number, number] => [t.shape[2]!, t.shape[3]!];
 
 /*
- * The fused convolutions are linear in each operand, so each one's gradient is one of the other
- * two (through ops/fused.ts: the fused kernel when the backend has it, else the decomposition).
+ * The fused primitives, through ops/fused.ts (the fused kernel when the backend has it, else the
+ * decomposition). The convolutions are linear in each operand, so each one's gradient is one of
+ * the other two.
  */
-const convRules = {
+const fusedRules = {
   conv2d: (g, { inputs: [x, w], attrs, needs }) => [
     needs[0] ? conv2dBackwardInput(g, w!, convAttrs(attrs), spatial(x!)) : null,
     needs[1] ? conv2dBackwardFilter(x!, g, convAttrs(attrs), spatial(w!)) : null,
@@ -194,5 +195,5 @@ export const VJP: { [K in PrimName]: VjpRule<K> } = {
   scatterAdd: (g, { inputs: [, index], attrs: { axis }, needs }) => [g, null, needs[2] ? runPrim('gather', [g, index!], { axis }) : null],
   indexSelect: (g, { inputs: [x, index], attrs: { axis } }) => [runPrim('indexAdd', [zerosFor(g, x!.shape), index!, g], { axis }), null],
   indexAdd: (g, { inputs: [, index], attrs: { axis }, needs }) => [g, null, needs[2] ? runPrim('indexSelect', [g, index!], { axis }) : null],
-  ...convRules,
+  ...fusedRules,
 };

@@ -32,9 +32,10 @@ export interface Conv2dAttrs {
 }
 
 /**
- * Fused composites: primitives a backend MAY implement. They have shape inference and gradient
- * rules like any primitive, but no reference kernel and no reference fallback: ops call them only
- * when the tensors' backend has the kernel (`hasKernel`), and otherwise run the decomposition.
+ * Fused composites: primitives a backend MAY implement (the reference backend has `reluBackward`).
+ * They have shape inference and gradient rules like any primitive, but no reference fallback: ops
+ * call them only when the tensors' backend has the kernel (`hasKernel`), and otherwise run the
+ * decomposition.
  */
 export const FUSED_PRIMS = ['conv2d', 'conv2dBackwardInput', 'conv2dBackwardFilter', 'reluBackward'] as const;
 export type FusedPrimName = (typeof FUSED_PRIMS)[number];

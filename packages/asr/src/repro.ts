@@ -16,7 +16,7 @@
  * (about 5 CPU minutes).
  */
 import * as mz from '@methodzoo/core';
-import type { ImageGrid, LinePlot, ProgressReporter, ReproEntry, ReproOptions, ReproResult } from '@methodzoo/core';
+import { compareSeeds, type ImageGrid, type LinePlot, type ProgressReporter, type ReproEntry, type ReproOptions, type ReproResult, seedMean, seedStd } from '@methodzoo/core';
 import { loadFashionMnist } from '@methodzoo/datasets';
 import { CifarResNet, SEBlock } from '@methodzoo/models';
 import { asrify, reparameterize, toTrain } from './reparam.js';
@@ -164,8 +164,8 @@ function runSeed(seed: number, epochs: number, data: Data, reps: number, timeOn:
   return trained.map((t) => t.run);
 }
 
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const std = (v: number[]) => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+const mean = seedMean;
+const std = seedStd;
 const round = (v: number, d: number) => Number(v.toFixed(d));
 
 export const repro: ReproEntry = {
@@ -219,9 +219,8 @@ export const repro: ReproEntry = {
     const foldError = Math.max(...asrRuns.map((r) => r.foldError));
     const sizeHolds = of('asr').every((r) => r.paramsDeployed === plainParams);
     // The fold is exact or not; the accuracy gain counts only when it exceeds the spread over seeds.
-    const gain = mean(final('asr')) - mean(final('plain'));
-    const spread = Math.hypot(std(final('asr')), std(final('plain')));
-    const claimHolds = !(sizeHolds && foldError <= 1e-4) ? false : gain > spread ? true : gain < -spread ? false : null;
+    const { diff: gain, spread, sign } = compareSeeds(final('asr'), final('plain'));
+    const claimHolds = !(sizeHolds && foldError <= 1e-4) ? false : sign === 1 ? true : sign === -1 ? false : null;
     const ratio = (v: Variant) => of(v)[0]!.msDeployed / of('plain')[0]!.msDeployed;
 
     // Stripe statistics of the SE model (first seed): S of every gate and of its pooled input per epoch.

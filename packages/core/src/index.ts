@@ -28,3 +28,4 @@ export * as optim from './optim/index.js';
 export * as data from './data/index.js';
 export * as nn from './nn/index.js';
 export * from './repro.js';
+export { compareSeeds, seedMean, seedStd } from './repro-stats.js';

@@ -5,7 +5,7 @@
  * same data and seeds. Reported: test accuracy, the mean gate per stage, and the position / range
  * bias rates of Grad-CAM maps (last stage, true class) against the target boxes on held-out canvases.
  */
-import { avgPool2d, crossEntropy, data, Generator, noGrad, optim, scope, type ImageGrid, type ReproEntry, type ReproResult, type ProgressReporter, type Tensor } from '@methodzoo/core';
+import { avgPool2d, compareSeeds, crossEntropy, data, Generator, noGrad, optim, scope, seedMean, seedStd, type ImageGrid, type ReproEntry, type ReproResult, type ProgressReporter, type Tensor } from '@methodzoo/core';
 import { loadMnist } from '@methodzoo/datasets';
 import type { CifarResNet } from '@methodzoo/models';
 import { lsasResNet, watchGates, type AttentionKind } from './blocks.js';
@@ -132,8 +132,8 @@ export function runVariant(v: Variant, seed: number, s: ReproSettings, train: Cl
   return { accuracy: (100 * correct) / n, losses, stageGates, positionBiasRate: 100 * avg(pos), rangeBiasRate: 100 * avg(range), meanIof: avg(iof), examples };
 }
 
-const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-const std = (a: number[]) => (a.length > 1 ? Math.sqrt(a.reduce((x, y) => x + (y - mean(a)) ** 2, 0) / (a.length - 1)) : 0);
+const mean = seedMean;
+const std = seedStd;
 const pm = (a: number[], d = 2) => (a.length > 1 ? `${mean(a).toFixed(d)} ± ${std(a).toFixed(d)}` : mean(a).toFixed(d));
 
 /** A grayscale canvas with its box drawn at value 1 (outline). */
@@ -186,11 +186,7 @@ export const repro: ReproEntry = {
     const se = 1;
     const l1 = 2;
     // A difference (LSAS-SE minus SE) counts only beyond the spread over seeds: +1 above it, -1 below, 0 inside.
-    const verdict = (f: (r: RunResult) => number) => {
-      const diff = mean(col(l1, f)) - mean(col(se, f));
-      const spread = Math.hypot(std(col(l1, f)), std(col(se, f)));
-      return diff > spread ? 1 : diff < -spread ? -1 : 0;
-    };
+    const verdict = (f: (r: RunResult) => number) => compareSeeds(col(l1, f), col(se, f)).sign;
     const biases = [verdict((r) => r.positionBiasRate), verdict((r) => r.rangeBiasRate)];
     const accuracy = verdict((r) => r.accuracy);
     // the claim: both bias rates lower, accuracy not lower

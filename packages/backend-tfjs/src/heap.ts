@@ -2,17 +2,34 @@
  * Kernels written directly on tfjs-backend-wasm's memory. Outside XNNPACK (matmul, convolution,
  * plain elementwise arithmetic), tfjs-wasm's kernels are scalar loops that index every element
  * through its broadcast coordinates: its comparisons, Select, Tile, Slice and GatherV2 run at 5-100
- * ns per element. For those ops this file runs the reference backend's loops (`arrayKernels`) on
- * views of the operands' bytes in the wasm heap and writes an output tensor allocated there, so
- * nothing is copied and the loops are the ones every backend is tested against.
+ * ns per element. Data movement (transposes, slices, pads, concatenation, broadcasts), the relu
+ * gradient and sums run in kernels.wat, a small WebAssembly module instantiated on that same
+ * memory (0.3-1 ns per element). Other ops run the reference backend's loops (`arrayKernels`) on
+ * views of the operands' bytes and write an output allocated there. Nothing is copied in or out.
  */
 import { arrayKernels, type Conv2dGeometry, type DType, type TypedArray } from '@methodzoo/core';
 import type { Tf, TfTensor } from './kernels.js';
+import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './wasm/kernels.generated.js';
 
 interface WasmBackendInternals {
   getMemoryOffset(dataId: unknown): number;
   makeOutput(shape: number[], dtype: string): { dataId: unknown; shape: number[]; dtype: string };
-  wasm: { HEAPF32: Float32Array; wasmMemory?: { buffer: ArrayBufferLike } };
+  wasm: { HEAPF32: Float32Array; wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
+}
+interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+}
+// the library's lib settings leave out the WebAssembly namespace; these are the two calls used
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+};
+/** The exports of kernels.wat: pointers are byte offsets, counts and strides 4-byte elements. */
+interface WatKernels {
+  relu_backward(g: number, x: number, out: number, n: number): void;
+  copy4d(src: number, dst: number, n0: number, n1: number, n2: number, n3: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number): void;
+  sum_outer_inner(x: number, out: number, a: number, b: number, c: number): void;
+  sum_rows(x: number, out: number, a: number, b: number): void;
 }
 interface EngineInternals {
   makeTensorFromTensorInfo(info: unknown): TfTensor;
@@ -23,6 +40,10 @@ export interface WasmHeap {
   view(t: TfTensor): TypedArray;
   /** A new tensor on the heap, uninitialised. */
   alloc(shape: number[], dtype: DType): TfTensor;
+  /** The tensor's byte offset in the heap. */
+  offset(t: TfTensor): number;
+  /** kernels.wat, instantiated on the heap's memory. */
+  wat: WatKernels;
 }
 
 /** Direct access to tfjs-backend-wasm's heap; null on any other tfjs backend. */
@@ -31,9 +52,17 @@ export function wasmHeap(tf: Tf): WasmHeap | null {
   const be = tf.findBackend('wasm') as unknown as WasmBackendInternals;
   const engine = tf.engine() as unknown as EngineInternals;
   if (typeof be.getMemoryOffset !== 'function' || typeof be.makeOutput !== 'function' || typeof engine.makeTensorFromTensorInfo !== 'function') return null;
+  const memory = be.wasm.wasmMemory ?? be.wasm.asm?.memory;
+  if (!memory) return null;
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = Uint8Array.from(atob(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY), (ch) => ch.charCodeAt(0));
+  // a 1 KB module: synchronous compilation is allowed everywhere
+  const wat = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as WatKernels;
   // the heap can grow (and its buffer be replaced) on any allocation: look it up per call
-  const buffer = () => (be.wasm.wasmMemory ?? be.wasm.HEAPF32).buffer;
+  const buffer = () => memory.buffer;
   return {
+    wat,
+    offset: (t) => be.getMemoryOffset(t.dataId),
     view(t) {
       const offset = be.getMemoryOffset(t.dataId);
       if (t.dtype === 'float32') return new Float32Array(buffer(), offset, t.size);
@@ -71,28 +100,131 @@ export function interleavePhasesOnHeap(heap: WasmHeap, phases: (TfTensor | null)
   const [sh, sw] = stride;
   const [ph, pw] = padding;
   const out = heap.alloc(outShape, 'float32');
-  const dst = heap.view(out);
-  if (phases.includes(null)) dst.fill(0);
+  if (phases.includes(null)) heap.view(out).fill(0);
   phases.forEach((phase, r) => {
     if (!phase) return;
     const [, qh, qw] = phase.shape as [number, number, number, number];
-    const src = heap.view(phase);
     const [rh, rw] = [Math.floor(r / sw), r % sw];
     // phase rows/columns that land inside the unpadded image
     const qy0 = Math.max(0, Math.ceil((ph - rh) / sh));
     const qy1 = Math.min(qh, Math.ceil((h + ph - rh) / sh));
     const qx0 = Math.max(0, Math.ceil((pw - rw) / sw));
     const qx1 = Math.min(qw, Math.ceil((w + pw - rw) / sw));
-    for (let b = 0; b < n; b++) {
-      for (let ch = 0; ch < c; ch++) {
-        const plane = (b * c + ch) * h * w;
-        for (let qy = qy0; qy < qy1; qy++) {
-          const row = plane + (qy * sh + rh - ph) * w + rw - pw;
-          let s = ((b * qh + qy) * qw + qx0) * c + ch;
-          for (let qx = qx0; qx < qx1; qx++, s += c) dst[row + qx * sw] = src[s]!;
-        }
-      }
-    }
+    const box = [n, c, qy1 - qy0, qx1 - qx0];
+    const from = [qh * qw * c, 1, qw * c, c];
+    const to = [c * h * w, h * w, sh * w, sw];
+    stridedCopy(heap, phase, out, box, from, to, (qy0 * qw + qx0) * c, (qy0 * sh + rh - ph) * w + qx0 * sw + rw - pw);
   });
+  return out;
+}
+
+/** Row-major strides of `shape`, in elements. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  for (let d = shape.length - 1, acc = 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d]!;
+  }
+  return s;
+}
+
+/**
+ * dst[dstOffset + sum_d i_d * dstStrides[d]] = src[srcOffset + sum_d i_d * srcStrides[d]] for every
+ * index i in `shape` (4-byte elements; offsets and strides in elements). Dims contiguous on both
+ * sides merge; ranks beyond 4 loop here over the outer dims (bases in bytes, strides in elements).
+ */
+export function stridedCopy(heap: WasmHeap, src: TfTensor, dst: TfTensor, shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[], srcOffset = 0, dstOffset = 0): void {
+  const n: number[] = [];
+  const ss: number[] = [];
+  const ds: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 0) return;
+    if (shape[d] === 1) continue;
+    const last = n.length - 1;
+    if (last >= 0 && ss[last] === srcStrides[d]! * shape[d]! && ds[last] === dstStrides[d]! * shape[d]!) {
+      n[last]! *= shape[d]!;
+      ss[last] = srcStrides[d]!;
+      ds[last] = dstStrides[d]!;
+    } else {
+      n.push(shape[d]!);
+      ss.push(srcStrides[d]!);
+      ds.push(dstStrides[d]!);
+    }
+  }
+  while (n.length < 4) {
+    n.unshift(1);
+    ss.unshift(0);
+    ds.unshift(0);
+  }
+  const srcBase = heap.offset(src) + 4 * srcOffset;
+  const dstBase = heap.offset(dst) + 4 * dstOffset;
+  const run = (lead: number, s: number, q: number): void => {
+    if (n.length - lead > 4) {
+      for (let i = 0; i < n[lead]!; i++) run(lead + 1, s + 4 * i * ss[lead]!, q + 4 * i * ds[lead]!);
+      return;
+    }
+    heap.wat.copy4d(s, q, n[lead]!, n[lead + 1]!, n[lead + 2]!, n[lead + 3]!, ss[lead]!, ss[lead + 1]!, ss[lead + 2]!, ss[lead + 3]!, ds[lead]!, ds[lead + 1]!, ds[lead + 2]!, ds[lead + 3]!);
+  };
+  run(0, srcBase, dstBase);
+}
+
+/** float32 and int32: the element size kernels.wat moves. */
+export const wordSized = (t: { dtype: string }): boolean => t.dtype === 'float32' || t.dtype === 'int32';
+
+/** x with its dims in the order `perm`, walked in output order (writes contiguous). */
+export function permuteOnHeap(heap: WasmHeap, x: TfTensor, perm: readonly number[]): TfTensor {
+  const shape = perm.map((p) => x.shape[p]!);
+  const out = heap.alloc(shape, x.dtype as DType);
+  const xs = contiguousStrides(x.shape);
+  stridedCopy(heap, x, out, shape, perm.map((p) => xs[p]!), contiguousStrides(shape));
+  return out;
+}
+
+/** x broadcast to `shape` (numpy rules: leading dims added, size-1 dims repeated). */
+export function expandOnHeap(heap: WasmHeap, x: TfTensor, shape: readonly number[]): TfTensor {
+  const out = heap.alloc([...shape], x.dtype as DType);
+  const xs = contiguousStrides(x.shape);
+  const lead = shape.length - x.rank;
+  stridedCopy(heap, x, out, shape, shape.map((_, d) => (d < lead || x.shape[d - lead] === 1 ? 0 : xs[d - lead]!)), contiguousStrides(shape));
+  return out;
+}
+
+/** out = x[begin :: step] per dim, `outShape` elements. */
+export function sliceOnHeap(heap: WasmHeap, x: TfTensor, begin: readonly number[], step: readonly number[], outShape: readonly number[]): TfTensor {
+  const out = heap.alloc([...outShape], x.dtype as DType);
+  const xs = contiguousStrides(x.shape);
+  const offset = begin.reduce((acc, b, d) => acc + b * xs[d]!, 0);
+  stridedCopy(heap, x, out, outShape, xs.map((s, d) => s * step[d]!), contiguousStrides(outShape), offset);
+  return out;
+}
+
+/** Writes x into dst at `begin` with `step` per dim (the rest of dst untouched). */
+export function placeOnHeap(heap: WasmHeap, x: TfTensor, dst: TfTensor, begin: readonly number[], step: readonly number[]): void {
+  const ds = contiguousStrides(dst.shape);
+  const offset = begin.reduce((acc, b, d) => acc + b * ds[d]!, 0);
+  stridedCopy(heap, x, dst, x.shape, contiguousStrides(x.shape), ds.map((s, d) => s * step[d]!), 0, offset);
+}
+
+/**
+ * The float32 sum of x over `axes` (kept as size 1) when the reduced and kept dims form at most
+ * [reduced, kept, reduced] blocks (a bias gradient, a row or column sum, a total); null otherwise.
+ */
+export function sumOnHeap(heap: WasmHeap, x: TfTensor, axes: readonly number[], outShape: readonly number[]): TfTensor | null {
+  const blocks: { reduced: boolean; size: number }[] = [];
+  x.shape.forEach((size, d) => {
+    if (size === 1) return;
+    const reduced = axes.includes(d);
+    const last = blocks[blocks.length - 1];
+    if (last && last.reduced === reduced) last.size *= size;
+    else blocks.push({ reduced, size });
+  });
+  if (!blocks[0]?.reduced) blocks.unshift({ reduced: true, size: 1 });
+  if (blocks.length === 1) blocks.push({ reduced: false, size: 1 });
+  if (blocks.length === 2) blocks.push({ reduced: true, size: 1 });
+  if (blocks.length !== 3) return null;
+  const [a, b, c] = blocks.map((k) => k.size) as [number, number, number];
+  const out = heap.alloc([...outShape], 'float32');
+  if (c === 1) heap.wat.sum_rows(heap.offset(x), heap.offset(out), a, b);
+  else heap.wat.sum_outer_inner(heap.offset(x), heap.offset(out), a, b, c);
   return out;
 }

@@ -9,7 +9,7 @@
  */
 import { arrayKernels, type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName, type TypedArray } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { foldOnHeap, interleavePhasesOnHeap, unfoldOnHeap, wasmHeap, type WasmHeap } from './heap.js';
+import { expandOnHeap, foldOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, unfoldOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -187,6 +187,14 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return r;
   };
 
+  /** A new heap tensor filled with `fill`, then each x written at its `place` (begin) with `step`. */
+  const placedOnHeap = (h: WasmHeap, xs: TfTensor[], out: Out, fill: number, place: (x: TfTensor) => number[], step: readonly number[]): TfTensor => {
+    const r = h.alloc([...out.shape], out.dtype);
+    h.view(r).fill(fill);
+    for (const x of xs) placeOnHeap(h, x, r, place(x), step);
+    return r;
+  };
+
   const refuse = (why: string): never => {
     throw new KernelFallback(why);
   };
@@ -242,7 +250,11 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   const atLeast1d = (x: TfTensor) => (x.rank === 0 ? tf.reshape(x, [1]) : x);
 
   const reduce = (kind: 'sum' | 'max' | 'min') =>
-    kernel<'sum' | 'max' | 'min'>(([x], { axes }) => {
+    kernel<'sum' | 'max' | 'min'>(([x], { axes }, out) => {
+      const h = heap();
+      // tfjs-wasm transposes the reduced axes to the end first; kernels.wat sums in place
+      const r = kind === 'sum' && h && x!.dtype === 'float32' ? sumOnHeap(h, x!, axes, out.shape) : null;
+      if (r) return r;
       const v = atLeast1d(asNumber(x!));
       if (axes.length === 0) return tf.clone(v);
       return kind === 'sum' ? tf.sum(v, axes, true) : kind === 'max' ? tf.max(v, axes, true) : tf.min(v, axes, true);
@@ -298,7 +310,11 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return tf.pad(y, shape.map((size, d) => [begin[d]!, size - begin[d]! - y.shape[d]!] as [number, number]));
   };
 
-  const transpose = (x: TfTensor, perm: number[]): TfTensor => tf.transpose(x, perm);
+  /** tfjs-wasm's Transpose ran 1.3-2x slower than kernels.wat's strided copy. */
+  const transpose = (x: TfTensor, perm: number[] = [1, 0]): TfTensor => {
+    const h = heap();
+    return h && wordSized(x) ? permuteOnHeap(h, x, perm) : tf.transpose(x, perm);
+  };
 
   /**
    * Batched matmul as plain 2-D products: tfjs-backend-wasm sends only un-transposed, unbatched
@@ -308,16 +324,16 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   const gemm = (a: TfTensor, b: TfTensor, transA: boolean, transB: boolean): TfTensor => {
     const [ba] = a.shape as [number, number, number];
     const [bb] = b.shape as [number, number, number];
-    const a3 = (transA ? tf.transpose(a, [0, 2, 1]) : a) as tfc.Tensor3D; // [Ba, M, K]
+    const a3 = (transA ? transpose(a, [0, 2, 1]) : a) as tfc.Tensor3D; // [Ba, M, K]
     const [, m, k] = a3.shape;
     const n = transB ? b.shape[1]! : b.shape[2]!;
     if (bb === 1) {
-      const b2 = (transB ? tf.transpose(tf.reshape(b, [n, k])) : tf.reshape(b, [k, n])) as tfc.Tensor2D;
+      const b2 = (transB ? transpose(tf.reshape(b, [n, k])) : tf.reshape(b, [k, n])) as tfc.Tensor2D;
       return tf.reshape(tf.matMul(tf.reshape(a3, [ba * m, k]) as tfc.Tensor2D, b2), [ba, m, n]);
     }
     if (ba === 1) {
       // [K, Bb*N]: every batch's right operand side by side
-      const wide = transB ? tf.transpose(tf.reshape(b, [bb * n, k])) : tf.reshape(transpose(b, [1, 0, 2]), [k, bb * n]);
+      const wide = transB ? transpose(tf.reshape(b, [bb * n, k])) : tf.reshape(transpose(b, [1, 0, 2]), [k, bb * n]);
       const r = tf.matMul(tf.reshape(a3, [m, k]) as tfc.Tensor2D, wide as tfc.Tensor2D);
       return transpose(tf.reshape(r, [m, bb, n]), [1, 0, 2]);
     }
@@ -340,12 +356,12 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   /** NCHW -> NHWC (a reshape when there is one channel). */
   const toNhwc = (x: TfTensor): TfTensor => {
     const [n, c, h, w] = x.shape as [number, number, number, number];
-    return c === 1 ? tf.reshape(x, [n, h, w, 1]) : tf.transpose(x, [0, 2, 3, 1]);
+    return c === 1 ? tf.reshape(x, [n, h, w, 1]) : transpose(x, [0, 2, 3, 1]);
   };
   /** NHWC -> NCHW (a reshape when there is one channel). */
   const toNchw = (x: TfTensor): TfTensor => {
     const [n, h, w, c] = x.shape as [number, number, number, number];
-    return c === 1 ? tf.reshape(x, [n, 1, h, w]) : tf.transpose(x, [0, 3, 1, 2]);
+    return c === 1 ? tf.reshape(x, [n, 1, h, w]) : transpose(x, [0, 3, 1, 2]);
   };
   /** s - 1 zeros between neighbours along `axis`: a stride (or dilation) made explicit. */
   const spread = (t: TfTensor, axis: number, s: number): TfTensor => {
@@ -395,7 +411,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
 
   /** y = x (*) w: x NCHW -> NHWC, w [O, Cg, kh, kw] -> [kh, kw, Cg, O]. */
   const conv2dKernel = kernel<'conv2d'>(([x, w], a: Conv2dAttrs) => {
-    const f = tf.transpose(w!, [2, 3, 1, 0]);
+    const f = transpose(w!, [2, 3, 1, 0]);
     const pads: [[number, number], [number, number]] = [[a.padding[0], a.padding[0]], [a.padding[1], a.padding[1]]];
     return toNchw(convNhwc(toNhwc(x!), f, a.stride, a.dilation, pads, a.groups));
   });
@@ -477,12 +493,12 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       // tiles and threads over; with few (a first layer on a grey image has 9) one GEMM on
       // im2col columns wins: dW [O, C*kh*kw] = gy [O, N*L] @ cols [N*L, C*kh*kw].
       const cols = unfoldOnHeap(view, x!, { kernel: a.kernel, stride: a.stride, padding: a.padding, dilation: a.dilation }, [n, taps, oh * ow], oh);
-      const colRows = tf.reshape(tf.transpose(cols, [0, 2, 1]), [n * oh * ow, taps]) as tfc.Tensor2D;
-      const gyRows = tf.reshape(tf.transpose(tf.reshape(gy!, [n, o, oh * ow]), [1, 0, 2]), [o, n * oh * ow]) as tfc.Tensor2D;
+      const colRows = tf.reshape(transpose(cols, [0, 2, 1]), [n * oh * ow, taps]) as tfc.Tensor2D;
+      const gyRows = tf.reshape(transpose(tf.reshape(gy!, [n, o, oh * ow]), [1, 0, 2]), [o, n * oh * ow]) as tfc.Tensor2D;
       return tf.reshape(tf.matMul(gyRows, colRows), out.shape);
     }
-    const xs = tf.transpose(x!, [1, 2, 3, 0]); // [C, H, W, N]
-    const f = tf.transpose(gy!, [2, 3, 0, 1]); // [OH, OW, N, O]
+    const xs = transpose(x!, [1, 2, 3, 0]); // [C, H, W, N]
+    const f = transpose(gy!, [2, 3, 0, 1]); // [OH, OW, N, O]
     // rows past the last one a window reaches are not needed
     const after = [
       Math.max(0, (kh - 1) * a.dilation[0] + (oh - 1) * a.stride[0] + 1 - (h + a.padding[0])),
@@ -497,7 +513,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const fg = a.groups === 1 ? f : tf.slice(f, [0, 0, 0, g * og], [-1, -1, -1, og]);
       // stride and dilation trade places: the gradient's taps are `stride` apart, windows step by `dilation`
       const r = convNhwc(xg, fg, a.dilation, a.stride, pads, 1); // [Cg, >= kh, >= kw, Og]
-      parts.push(tf.transpose(tf.slice(r, [0, 0, 0, 0], [cg, kh, kw, og]), [3, 0, 1, 2]));
+      parts.push(transpose(tf.slice(r, [0, 0, 0, 0], [cg, kh, kw, og]), [3, 0, 1, 2]));
     }
     return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
   });
@@ -532,19 +548,38 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     argmin: argReduce('argmin'),
     reshape: kernel<'reshape'>(([x], { shape }) => tf.reshape(x!, shape)),
     permute: kernel<'permute'>(([x], { perm }) => transpose(x!, perm)),
-    expand: kernel<'expand'>(([x], { shape }, out) => onHeap([x!], out, ([v], o) => arrayKernels.expandKernel(v!, x!.shape, out.shape, o)) ?? broadcast(x!, shape)),
-    slice: kernel<'slice'>(
-      ([x], { begin, end, step }, out) => onHeap([x!], out, ([v], o) => arrayKernels.sliceKernel(v!, x!.shape, begin, step, o, out.shape)) ?? takeStrided(x!, begin, end, step, out.shape),
-    ),
-    unslice: kernel<'unslice'>(
-      ([x], { shape, begin, step }, out) => onHeap([x!], out, ([v], o) => arrayKernels.sliceWriteKernel(v!, x!.shape, o.fill(0), out.shape, begin, step)) ?? placeStrided(x!, shape, begin, step),
-    ),
+    expand: kernel<'expand'>(([x], { shape }, out) => {
+      const h = heap();
+      if (h && wordSized(x!)) return expandOnHeap(h, x!, out.shape);
+      return onHeap([x!], out, ([v], o) => arrayKernels.expandKernel(v!, x!.shape, out.shape, o)) ?? broadcast(x!, shape);
+    }),
+    slice: kernel<'slice'>(([x], { begin, end, step }, out) => {
+      const h = heap();
+      if (h && wordSized(x!)) return sliceOnHeap(h, x!, begin, step, out.shape);
+      return onHeap([x!], out, ([v], o) => arrayKernels.sliceKernel(v!, x!.shape, begin, step, o, out.shape)) ?? takeStrided(x!, begin, end, step, out.shape);
+    }),
+    unslice: kernel<'unslice'>(([x], { shape, begin, step }, out) => {
+      const h = heap();
+      if (h && wordSized(x!)) return placedOnHeap(h, [x!], out, 0, () => begin, step);
+      return onHeap([x!], out, ([v], o) => arrayKernels.sliceWriteKernel(v!, x!.shape, o.fill(0), out.shape, begin, step)) ?? placeStrided(x!, shape, begin, step);
+    }),
     pad: kernel<'pad'>(([x], { before, after, value }, out) => {
       if (before.some((p) => p < 0) || after.some((p) => p < 0)) refuse('negative padding (cropping)');
+      const h = heap();
+      if (h && wordSized(x!)) return placedOnHeap(h, [x!], out, value, () => before, before.map(() => 1));
       const r = onHeap([x!], out, ([v], o) => arrayKernels.sliceWriteKernel(v!, x!.shape, o.fill(value), out.shape, before, before.map(() => 1)));
       return r ?? tf.pad(x!, before.map((b, i) => [b, after[i]!] as [number, number]), value);
     }),
     cat: kernel<'cat'>((xs, { axis }, out) => {
+      const h = heap();
+      if (h && wordSized(xs[0]!)) {
+        let at = 0;
+        return placedOnHeap(h, xs, out, 0, (x) => {
+          const begin = out.shape.map((_, d) => (d === axis ? at : 0));
+          at += x.shape[axis]!;
+          return begin;
+        }, out.shape.map(() => 1));
+      }
       const r = onHeap(xs, out, (views, o) => {
         const begin = out.shape.map(() => 0);
         const step = out.shape.map(() => 1);
@@ -602,9 +637,15 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     conv2d: conv2dKernel,
     conv2dBackwardInput: conv2dBackwardInputKernel,
     conv2dBackwardFilter: conv2dBackwardFilterKernel,
-    reluBackward: kernel<'reluBackward'>(
-      ([g, x], _attrs, out) => onHeap([g!, x!], out, ([vg, vx], o) => arrayKernels.reluBackwardKernel(vg!, vx!, o)) ?? tf.where(tf.greater(x!, 0), g!, tf.zerosLike(g!)),
-    ),
+    reluBackward: kernel<'reluBackward'>(([g, x], _attrs, out) => {
+      const h = heap();
+      if (h && out.dtype === 'float32') {
+        const r = h.alloc([...out.shape], 'float32');
+        h.wat.relu_backward(h.offset(g!), h.offset(x!), h.offset(r), r.size);
+        return r;
+      }
+      return onHeap([g!, x!], out, ([vg, vx], o) => arrayKernels.reluBackwardKernel(vg!, vx!, o)) ?? tf.where(tf.greater(x!, 0), g!, tf.zerosLike(g!));
+    }),
   };
   return { kernels, clearCache: () => cache.clear() };
 }

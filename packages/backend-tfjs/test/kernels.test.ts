@@ -90,6 +90,21 @@ describe('tfjs-wasm kernels agree with the reference', () => {
     agree('matmul', [input([1, 3, 5], 'float32'), input([4, 5, 16], 'float32')], { transA: false, transB: false }, 1e-5);
   });
 
+  it('kernels.wat on the heap: sums over every block pattern, rank-6 movement, relu gradient tails', () => {
+    // [reduced, kept, reduced] blocks and their degenerate forms, lengths not multiples of 4
+    const sums: [number[], number[]][] = [[[3, 5, 2, 7], [0, 2, 3]], [[6, 9], [0]], [[6, 9], [1]], [[2, 3, 5], [0, 1, 2]], [[4, 1, 3], [0]], [[5, 0, 3], [1]], [[2, 3, 4], [1]]];
+    for (const [shape, axes] of sums) agree('sum', [input(shape, 'float32')], { axes }, 1e-5);
+    agree('sum', [tensor([[1, NaN, 2], [Infinity, 1, -Infinity]], { backend: ref })], { axes: [0] });
+    // ranks past the four dims kernels.wat loops over, and a broadcast from a leading dim
+    agree('permute', [input([2, 3, 2, 4, 3, 2], 'float32')], { perm: [5, 3, 1, 0, 2, 4] });
+    agree('permute', [input([2, 3, 2, 4, 3], 'int32')], { perm: [4, 0, 3, 1, 2] });
+    agree('expand', [input([3, 1, 2], 'float32')], { shape: [2, 2, 3, 5, 2] });
+    agree('slice', [input([3, 4, 5, 6, 7], 'float32')], { begin: [1, 0, 2, 1, 0], end: [3, 4, 5, 6, 7], step: [1, 2, 2, 3, 4] });
+    agree('unslice', [input([2, 2, 3, 2, 2], 'int32')], { shape: [3, 4, 5, 6, 7], begin: [1, 0, 2, 1, 0], end: [3, 4, 5, 6, 7], step: [1, 2, 1, 3, 4] });
+    const x = tensor([1, -1, 0, -0, NaN, 2, -3, Infinity, 5], { backend: ref });
+    agree('reluBackward', [input([9], 'float32'), x], {}, 0);
+  });
+
   it('batched matmul with broadcast batch and transposed operands', () => {
     agree('matmul', [input([1, 4, 5], 'float32'), input([3, 5, 2], 'float32')], { transA: false, transB: false }, 1e-5);
     agree('matmul', [input([2, 5, 4], 'float32'), input([2, 3, 5], 'float32')], { transA: true, transB: true }, 1e-5);

@@ -1,0 +1,162 @@
+;; Kernels that run on tfjs-backend-wasm's own memory (imported), for the ops where tfjs-wasm's
+;; kernels are per-element index loops and JavaScript loops over the heap cost 2-10 ns per element.
+;; Pointers are byte offsets into that memory; counts and strides are in 4-byte elements
+;; (float32 or int32). scripts/build-wasm.mjs compiles this file into kernels.generated.ts; a test
+;; checks that the two agree.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; out[i] = x[i] > 0 ? g[i] : 0, as a bit mask: NaN and -0 in x select 0, g's bits pass unchanged.
+  (func (export "relu_backward") (param $g i32) (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end i32)
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $vec_done
+      (loop $vec
+        (br_if $vec_done (i32.ge_u (local.get $i) (local.get $end)))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (v128.and
+            (v128.load (i32.add (local.get $g) (local.get $i)))
+            (f32x4.gt (v128.load (i32.add (local.get $x) (local.get $i))) (v128.const f32x4 0 0 0 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $vec)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+        (i32.store (i32.add (local.get $out) (local.get $i))
+          (select
+            (i32.load (i32.add (local.get $g) (local.get $i)))
+            (i32.const 0)
+            (f32.gt (f32.load (i32.add (local.get $x) (local.get $i))) (f32.const 0))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
+
+  ;; dst[i0*d0 + i1*d1 + i2*d2 + i3*d3] = src[i0*s0 + i1*s1 + i2*s2 + i3*s3] over the box n0 x n1 x
+  ;; n2 x n3: transposes, strided slices and their scatter, interleaves, broadcasts (stride 0).
+  (func (export "copy4d") (param $src i32) (param $dst i32)
+    (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $n3 i32)
+    (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32)
+    (param $d0 i32) (param $d1 i32) (param $d2 i32) (param $d3 i32)
+    (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
+    (local $p0 i32) (local $q0 i32) (local $p1 i32) (local $q1 i32) (local $p2 i32) (local $q2 i32)
+    (local $p i32) (local $q i32) (local $run i32)
+    (if (i32.eqz (i32.mul (i32.mul (local.get $n0) (local.get $n1)) (i32.mul (local.get $n2) (local.get $n3))))
+      (then (return)))
+    (local.set $s0 (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1 (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $s2 (i32.shl (local.get $s2) (i32.const 2)))
+    (local.set $s3 (i32.shl (local.get $s3) (i32.const 2)))
+    (local.set $d0 (i32.shl (local.get $d0) (i32.const 2)))
+    (local.set $d1 (i32.shl (local.get $d1) (i32.const 2)))
+    (local.set $d2 (i32.shl (local.get $d2) (i32.const 2)))
+    (local.set $d3 (i32.shl (local.get $d3) (i32.const 2)))
+    ;; contiguous innermost runs on both sides are one bulk copy each
+    (local.set $run (i32.and (i32.eq (local.get $s3) (i32.const 4)) (i32.eq (local.get $d3) (i32.const 4))))
+    (local.set $p0 (local.get $src))
+    (local.set $q0 (local.get $dst))
+    (local.set $i0 (local.get $n0))
+    (loop $l0
+      (local.set $p1 (local.get $p0))
+      (local.set $q1 (local.get $q0))
+      (local.set $i1 (local.get $n1))
+      (loop $l1
+        (local.set $p2 (local.get $p1))
+        (local.set $q2 (local.get $q1))
+        (local.set $i2 (local.get $n2))
+        (loop $l2
+          (if (local.get $run)
+            (then (memory.copy (local.get $q2) (local.get $p2) (i32.shl (local.get $n3) (i32.const 2))))
+            (else
+              (local.set $p (local.get $p2))
+              (local.set $q (local.get $q2))
+              (local.set $i3 (local.get $n3))
+              (loop $l3
+                (i32.store (local.get $q) (i32.load (local.get $p)))
+                (local.set $p (i32.add (local.get $p) (local.get $s3)))
+                (local.set $q (i32.add (local.get $q) (local.get $d3)))
+                (br_if $l3 (local.tee $i3 (i32.sub (local.get $i3) (i32.const 1)))))))
+          (local.set $p2 (i32.add (local.get $p2) (local.get $s2)))
+          (local.set $q2 (i32.add (local.get $q2) (local.get $d2)))
+          (br_if $l2 (local.tee $i2 (i32.sub (local.get $i2) (i32.const 1)))))
+        (local.set $p1 (i32.add (local.get $p1) (local.get $s1)))
+        (local.set $q1 (i32.add (local.get $q1) (local.get $d1)))
+        (br_if $l1 (local.tee $i1 (i32.sub (local.get $i1) (i32.const 1)))))
+      (local.set $p0 (i32.add (local.get $p0) (local.get $s0)))
+      (local.set $q0 (i32.add (local.get $q0) (local.get $d0)))
+      (br_if $l0 (local.tee $i0 (i32.sub (local.get $i0) (i32.const 1))))))
+
+  ;; float32 x viewed as [a, b, c]: out[j] = sum over i < a, k < c of x[(i*b + j)*c + k]
+  ;; (a bias gradient: NCHW summed over N, H and W). Each (i, j) run of c sums in four lanes.
+  (func (export "sum_outer_inner") (param $x i32) (param $out i32) (param $a i32) (param $b i32) (param $c i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $p i32) (local $row i32) (local $c4 i32)
+    (local $acc v128) (local $tail f32)
+    (local.set $row (i32.shl (i32.mul (local.get $b) (local.get $c)) (i32.const 2)))
+    (local.set $c4 (i32.and (local.get $c) (i32.const -4)))
+    (block $j_done
+      (loop $jl
+        (br_if $j_done (i32.ge_u (local.get $j) (local.get $b)))
+        (local.set $acc (v128.const f32x4 0 0 0 0))
+        (local.set $tail (f32.const 0))
+        (local.set $i (i32.const 0))
+        (block $i_done
+          (loop $il
+            (br_if $i_done (i32.ge_u (local.get $i) (local.get $a)))
+            (local.set $p (i32.add (local.get $x)
+              (i32.add (i32.mul (local.get $i) (local.get $row)) (i32.shl (i32.mul (local.get $j) (local.get $c)) (i32.const 2)))))
+            (local.set $k (i32.const 0))
+            (block $v_done
+              (loop $vl
+                (br_if $v_done (i32.ge_u (local.get $k) (local.get $c4)))
+                (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $p))))
+                (local.set $p (i32.add (local.get $p) (i32.const 16)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (br $vl)))
+            (block $t_done
+              (loop $tl
+                (br_if $t_done (i32.ge_u (local.get $k) (local.get $c)))
+                (local.set $tail (f32.add (local.get $tail) (f32.load (local.get $p))))
+                (local.set $p (i32.add (local.get $p) (i32.const 4)))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $tl)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $il)))
+        (f32.store (i32.add (local.get $out) (i32.shl (local.get $j) (i32.const 2)))
+          (f32.add
+            (f32.add
+              (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+              (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc))))
+            (local.get $tail)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $jl))))
+
+  ;; float32 x viewed as [a, b]: out[j] = sum over i < a of x[i*b + j] (a column sum), four columns
+  ;; at a time. `out` is overwritten.
+  (func (export "sum_rows") (param $x i32) (param $out i32) (param $a i32) (param $b i32)
+    (local $i i32) (local $j i32) (local $b4 i32) (local $p i32) (local $q i32)
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (local.get $b) (i32.const 2)))
+    (local.set $b4 (i32.and (local.get $b) (i32.const -4)))
+    (local.set $p (local.get $x))
+    (block $i_done
+      (loop $il
+        (br_if $i_done (i32.ge_u (local.get $i) (local.get $a)))
+        (local.set $q (local.get $out))
+        (local.set $j (i32.const 0))
+        (block $v_done
+          (loop $vl
+            (br_if $v_done (i32.ge_u (local.get $j) (local.get $b4)))
+            (v128.store (local.get $q) (f32x4.add (v128.load (local.get $q)) (v128.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (local.set $q (i32.add (local.get $q) (i32.const 16)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $vl)))
+        (block $t_done
+          (loop $tl
+            (br_if $t_done (i32.ge_u (local.get $j) (local.get $b)))
+            (f32.store (local.get $q) (f32.add (f32.load (local.get $q)) (f32.load (local.get $p))))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $tl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $il))))
+)

@@ -74,10 +74,42 @@ export function wasmHeap(tf: Tf): WasmHeap | null {
   };
 }
 
-/** x [N, C, H, W] -> cols [N, C*kh*kw, OH*OW]. */
-export function unfoldOnHeap(heap: WasmHeap, x: TfTensor, g: Conv2dGeometry, outShape: number[], oh: number): TfTensor {
-  const out = heap.alloc(outShape, x.dtype as DType);
-  arrayKernels.unfoldKernel(heap.view(x), x.shape, g, heap.view(out), [oh, outShape[2]! / oh]);
+/**
+ * im2col of x [N, C, H, W] (4-byte elements): `batch-major` gives the unfold layout [N, C*kh*kw,
+ * OH*OW]; `tap-major` gives [C*kh*kw, N*OH*OW], the left operand of a filter gradient as one GEMM.
+ * One strided copy per kernel tap; taps that reach into the padding read zeros.
+ */
+export function im2colOnHeap(heap: WasmHeap, x: TfTensor, g: Conv2dGeometry, oh: number, ow: number, layout: 'batch-major' | 'tap-major'): TfTensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const [kh, kw] = g.kernel;
+  const [sh, sw] = g.stride;
+  const L = oh * ow;
+  const taps = kh * kw;
+  const out = heap.alloc(layout === 'batch-major' ? [n, c * taps, L] : [c * taps, n * L], x.dtype as DType);
+  // [C, N] strides of one tap's rows in the output
+  const [rowC, rowN] = layout === 'batch-major' ? [taps * L, c * taps * L] : [taps * n * L, L];
+  const tapStride = layout === 'batch-major' ? L : n * L;
+  // outputs o with 0 <= o * s + off < size
+  const inside = (off: number, s: number, size: number, count: number): [number, number] => {
+    const lo = Math.min(count, Math.max(0, Math.ceil(-off / s)));
+    return [lo, Math.max(lo, Math.min(count, Math.ceil((size - off) / s)))];
+  };
+  let zeroed = false;
+  for (let ki = 0; ki < kh; ki++) {
+    for (let kj = 0; kj < kw; kj++) {
+      const iy = ki * g.dilation[0] - g.padding[0];
+      const ix = kj * g.dilation[1] - g.padding[1];
+      const [oy0, oy1] = inside(iy, sh, h, oh);
+      const [ox0, ox1] = inside(ix, sw, w, ow);
+      if (!zeroed && (oy0 > 0 || oy1 < oh || ox0 > 0 || ox1 < ow)) {
+        heap.view(out).fill(0);
+        zeroed = true;
+      }
+      const from = (oy0 * sh + iy) * w + ox0 * sw + ix;
+      const to = (ki * kw + kj) * tapStride + oy0 * ow + ox0;
+      stridedCopy(heap, x, out, [c, n, oy1 - oy0, ox1 - ox0], [h * w, c * h * w, sh * w, sw], [rowC, rowN, ow, 1], from, to);
+    }
+  }
   return out;
 }
 

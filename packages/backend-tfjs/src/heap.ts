@@ -14,7 +14,7 @@ import { KERNELS_PLAIN_MEMORY, KERNELS_SHARED_MEMORY } from './wasm/kernels.gene
 interface WasmBackendInternals {
   getMemoryOffset(dataId: unknown): number;
   makeOutput(shape: number[], dtype: string): { dataId: unknown; shape: number[]; dtype: string };
-  wasm: { HEAPF32: Float32Array; wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
+  wasm: { HEAPF32: Float32Array; wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory }; _malloc(bytes: number): number };
 }
 interface WasmMemory {
   readonly buffer: ArrayBufferLike;
@@ -44,6 +44,8 @@ export interface WasmHeap {
   offset(t: TfTensor): number;
   /** kernels.wat, instantiated on the heap's memory. */
   wat: WatKernels;
+  /** Byte offset of a 4-byte 0 that lives as long as the heap (the source of zero fills). */
+  zero: number;
 }
 
 /** Direct access to tfjs-backend-wasm's heap; null on any other tfjs backend. */
@@ -60,8 +62,11 @@ export function wasmHeap(tf: Tf): WasmHeap | null {
   const wat = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as WatKernels;
   // the heap can grow (and its buffer be replaced) on any allocation: look it up per call
   const buffer = () => memory.buffer;
+  const zero = be.wasm._malloc(4);
+  new Int32Array(memory.buffer, zero, 1)[0] = 0;
   return {
     wat,
+    zero,
     offset: (t) => be.getMemoryOffset(t.dataId),
     view(t) {
       const offset = be.getMemoryOffset(t.dataId);
@@ -94,20 +99,22 @@ export function im2colOnHeap(heap: WasmHeap, x: TfTensor, g: Conv2dGeometry, oh:
     const lo = Math.min(count, Math.max(0, Math.ceil(-off / s)));
     return [lo, Math.max(lo, Math.min(count, Math.ceil((size - off) / s)))];
   };
-  let zeroed = false;
+  const box = (rows: number, cols: number) => [c, n, rows, cols];
+  const strides = [rowC, rowN, ow, 1];
   for (let ki = 0; ki < kh; ki++) {
     for (let kj = 0; kj < kw; kj++) {
       const iy = ki * g.dilation[0] - g.padding[0];
       const ix = kj * g.dilation[1] - g.padding[1];
       const [oy0, oy1] = inside(iy, sh, h, oh);
       const [ox0, ox1] = inside(ix, sw, w, ow);
-      if (!zeroed && (oy0 > 0 || oy1 < oh || ox0 > 0 || ox1 < ow)) {
-        heap.view(out).fill(0);
-        zeroed = true;
-      }
+      const to = (ki * kw + kj) * tapStride;
+      // outputs whose window tap falls on the padding: rows above and below, columns left and right
+      zeroFill(heap, out, box(oy0, ow), strides, to);
+      zeroFill(heap, out, box(oh - oy1, ow), strides, to + oy1 * ow);
+      zeroFill(heap, out, box(oy1 - oy0, ox0), strides, to + oy0 * ow);
+      zeroFill(heap, out, box(oy1 - oy0, ow - ox1), strides, to + oy0 * ow + ox1);
       const from = (oy0 * sh + iy) * w + ox0 * sw + ix;
-      const to = (ki * kw + kj) * tapStride + oy0 * ow + ox0;
-      stridedCopy(heap, x, out, [c, n, oy1 - oy0, ox1 - ox0], [h * w, c * h * w, sh * w, sw], [rowC, rowN, ow, 1], from, to);
+      stridedCopy(heap, x, out, box(oy1 - oy0, ox1 - ox0), [h * w, c * h * w, sh * w, sw], strides, from, to + oy0 * ow + ox0);
     }
   }
   return out;
@@ -163,9 +170,9 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 /**
  * dst[dstOffset + sum_d i_d * dstStrides[d]] = src[srcOffset + sum_d i_d * srcStrides[d]] for every
  * index i in `shape` (4-byte elements; offsets and strides in elements). Dims contiguous on both
- * sides merge; ranks beyond 4 loop here over the outer dims (bases in bytes, strides in elements).
+ * sides merge; ranks beyond 4 loop here over the outer dims. `src` may be a byte offset (heap.zero).
  */
-export function stridedCopy(heap: WasmHeap, src: TfTensor, dst: TfTensor, shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[], srcOffset = 0, dstOffset = 0): void {
+export function stridedCopy(heap: WasmHeap, src: TfTensor | number, dst: TfTensor, shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[], srcOffset = 0, dstOffset = 0): void {
   const n: number[] = [];
   const ss: number[] = [];
   const ds: number[] = [];
@@ -188,7 +195,7 @@ export function stridedCopy(heap: WasmHeap, src: TfTensor, dst: TfTensor, shape:
     ss.unshift(0);
     ds.unshift(0);
   }
-  const srcBase = heap.offset(src) + 4 * srcOffset;
+  const srcBase = (typeof src === 'number' ? src : heap.offset(src)) + 4 * srcOffset;
   const dstBase = heap.offset(dst) + 4 * dstOffset;
   const run = (lead: number, s: number, q: number): void => {
     if (n.length - lead > 4) {
@@ -198,6 +205,11 @@ export function stridedCopy(heap: WasmHeap, src: TfTensor, dst: TfTensor, shape:
     heap.wat.copy4d(s, q, n[lead]!, n[lead + 1]!, n[lead + 2]!, n[lead + 3]!, ss[lead]!, ss[lead + 1]!, ss[lead + 2]!, ss[lead + 3]!, ds[lead]!, ds[lead + 1]!, ds[lead + 2]!, ds[lead + 3]!);
   };
   run(0, srcBase, dstBase);
+}
+
+/** Zeros the box `shape` of dst (strides and offset in elements). */
+function zeroFill(heap: WasmHeap, dst: TfTensor, shape: readonly number[], strides: readonly number[], offset: number): void {
+  stridedCopy(heap, heap.zero, dst, shape, shape.map(() => 0), strides, 0, offset);
 }
 
 /** float32 and int32: the element size kernels.wat moves. */

@@ -251,6 +251,8 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
 
   const reduce = (kind: 'sum' | 'max' | 'min') =>
     kernel<'sum' | 'max' | 'min'>(([x], { axes }, out) => {
+      // tfjs-wasm's Sum leaves its output uninitialised when the input is empty
+      if (kind === 'sum' && x!.size === 0) return tf.zeros(out.shape, out.dtype as tfc.DataType);
       const h = heap();
       // tfjs-wasm transposes the reduced axes to the end first; kernels.wat sums in place
       const r = kind === 'sum' && h && x!.dtype === 'float32' ? sumOnHeap(h, x!, axes, out.shape) : null;

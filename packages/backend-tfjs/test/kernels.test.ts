@@ -101,6 +101,10 @@ describe('tfjs-wasm kernels agree with the reference', () => {
     agree('expand', [input([3, 1, 2], 'float32')], { shape: [2, 2, 3, 5, 2] });
     agree('slice', [input([3, 4, 5, 6, 7], 'float32')], { begin: [1, 0, 2, 1, 0], end: [3, 4, 5, 6, 7], step: [1, 2, 2, 3, 4] });
     agree('unslice', [input([2, 2, 3, 2, 2], 'int32')], { shape: [3, 4, 5, 6, 7], begin: [1, 0, 2, 1, 0], end: [3, 4, 5, 6, 7], step: [1, 2, 1, 3, 4] });
+    // 4x4 register tiles with column and row tails; stride-2 runs (vector path, then scalar tail)
+    for (const perm of [[0, 2, 1], [2, 1, 0], [1, 2, 0]]) agree('permute', [input([6, 9, 7], 'float32')], { perm });
+    agree('permute', [input([3, 13, 8], 'int32')], { perm: [0, 2, 1] });
+    for (const begin of [0, 1]) agree('slice', [input([3, 41], 'float32')], { begin: [0, begin], end: [3, 41], step: [1, 2] });
     const x = tensor([1, -1, 0, -0, NaN, 2, -3, Infinity, 5], { backend: ref });
     agree('reluBackward', [input([9], 'float32'), x], {}, 0);
   });

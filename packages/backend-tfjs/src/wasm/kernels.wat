@@ -37,21 +37,9 @@
     (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $n3 i32)
     (param $s0 i32) (param $s1 i32) (param $s2 i32) (param $s3 i32)
     (param $d0 i32) (param $d1 i32) (param $d2 i32) (param $d3 i32)
-    (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
-    (local $p0 i32) (local $q0 i32) (local $p1 i32) (local $q1 i32) (local $p2 i32) (local $q2 i32)
-    (local $p i32) (local $q i32) (local $run i32)
+    (local $i0 i32) (local $i1 i32) (local $p0 i32) (local $q0 i32) (local $p1 i32) (local $q1 i32)
     (if (i32.eqz (i32.mul (i32.mul (local.get $n0) (local.get $n1)) (i32.mul (local.get $n2) (local.get $n3))))
       (then (return)))
-    (local.set $s0 (i32.shl (local.get $s0) (i32.const 2)))
-    (local.set $s1 (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $s2 (i32.shl (local.get $s2) (i32.const 2)))
-    (local.set $s3 (i32.shl (local.get $s3) (i32.const 2)))
-    (local.set $d0 (i32.shl (local.get $d0) (i32.const 2)))
-    (local.set $d1 (i32.shl (local.get $d1) (i32.const 2)))
-    (local.set $d2 (i32.shl (local.get $d2) (i32.const 2)))
-    (local.set $d3 (i32.shl (local.get $d3) (i32.const 2)))
-    ;; contiguous innermost runs on both sides are one bulk copy each
-    (local.set $run (i32.and (i32.eq (local.get $s3) (i32.const 4)) (i32.eq (local.get $d3) (i32.const 4))))
     (local.set $p0 (local.get $src))
     (local.set $q0 (local.get $dst))
     (local.set $i0 (local.get $n0))
@@ -60,30 +48,106 @@
       (local.set $q1 (local.get $q0))
       (local.set $i1 (local.get $n1))
       (loop $l1
-        (local.set $p2 (local.get $p1))
-        (local.set $q2 (local.get $q1))
-        (local.set $i2 (local.get $n2))
-        (loop $l2
-          (if (local.get $run)
-            (then (memory.copy (local.get $q2) (local.get $p2) (i32.shl (local.get $n3) (i32.const 2))))
-            (else
-              (local.set $p (local.get $p2))
-              (local.set $q (local.get $q2))
-              (local.set $i3 (local.get $n3))
-              (loop $l3
-                (i32.store (local.get $q) (i32.load (local.get $p)))
-                (local.set $p (i32.add (local.get $p) (local.get $s3)))
-                (local.set $q (i32.add (local.get $q) (local.get $d3)))
-                (br_if $l3 (local.tee $i3 (i32.sub (local.get $i3) (i32.const 1)))))))
-          (local.set $p2 (i32.add (local.get $p2) (local.get $s2)))
-          (local.set $q2 (i32.add (local.get $q2) (local.get $d2)))
-          (br_if $l2 (local.tee $i2 (i32.sub (local.get $i2) (i32.const 1)))))
-        (local.set $p1 (i32.add (local.get $p1) (local.get $s1)))
-        (local.set $q1 (i32.add (local.get $q1) (local.get $d1)))
+        (call $copy2d (local.get $p1) (local.get $q1) (local.get $n2) (local.get $n3)
+          (i32.shl (local.get $s2) (i32.const 2)) (i32.shl (local.get $s3) (i32.const 2))
+          (i32.shl (local.get $d2) (i32.const 2)) (i32.shl (local.get $d3) (i32.const 2)))
+        (local.set $p1 (i32.add (local.get $p1) (i32.shl (local.get $s1) (i32.const 2))))
+        (local.set $q1 (i32.add (local.get $q1) (i32.shl (local.get $d1) (i32.const 2))))
         (br_if $l1 (local.tee $i1 (i32.sub (local.get $i1) (i32.const 1)))))
-      (local.set $p0 (i32.add (local.get $p0) (local.get $s0)))
-      (local.set $q0 (i32.add (local.get $q0) (local.get $d0)))
+      (local.set $p0 (i32.add (local.get $p0) (i32.shl (local.get $s0) (i32.const 2))))
+      (local.set $q0 (i32.add (local.get $q0) (i32.shl (local.get $d0) (i32.const 2))))
       (br_if $l0 (local.tee $i0 (i32.sub (local.get $i0) (i32.const 1))))))
+
+  ;; The two inner dims of copy4d (strides in bytes, n2, n3 > 0): contiguous rows are bulk copies;
+  ;; a transpose (src unit stride along i2, dst along i3) moves 4x4 tiles through registers; a
+  ;; stride-2 gather (im2col of a strided convolution) takes the even lanes of two vectors.
+  (func $copy2d (param $src i32) (param $dst i32) (param $n2 i32) (param $n3 i32)
+    (param $s2 i32) (param $s3 i32) (param $d2 i32) (param $d3 i32)
+    (local $i2 i32) (local $i3 i32) (local $p i32) (local $q i32) (local $n2f i32) (local $n3f i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (if (i32.and (i32.eq (local.get $s3) (i32.const 4)) (i32.eq (local.get $d3) (i32.const 4)))
+      (then
+        (loop $rows
+          (memory.copy (local.get $dst) (local.get $src) (i32.shl (local.get $n3) (i32.const 2)))
+          (local.set $src (i32.add (local.get $src) (local.get $s2)))
+          (local.set $dst (i32.add (local.get $dst) (local.get $d2)))
+          (br_if $rows (local.tee $n2 (i32.sub (local.get $n2) (i32.const 1)))))
+        (return)))
+    (if (i32.and
+          (i32.and (i32.eq (local.get $s2) (i32.const 4)) (i32.eq (local.get $d3) (i32.const 4)))
+          (i32.and (i32.ge_u (local.get $n2) (i32.const 4)) (i32.ge_u (local.get $n3) (i32.const 4))))
+      (then
+        (local.set $n2f (i32.and (local.get $n2) (i32.const -4)))
+        (local.set $n3f (i32.and (local.get $n3) (i32.const -4)))
+        (local.set $i2 (i32.const 0))
+        (loop $tile_rows
+          (local.set $i3 (i32.const 0))
+          (loop $tiles
+            ;; r_j holds src (i2 .. i2+3, i3 + j); o_k = (r_0[k] .. r_3[k]) goes to dst row i2 + k
+            (local.set $p (i32.add (i32.add (local.get $src) (i32.shl (local.get $i2) (i32.const 2)))
+              (i32.mul (local.get $i3) (local.get $s3))))
+            (local.set $r0 (v128.load (local.get $p)))
+            (local.set $r1 (v128.load (i32.add (local.get $p) (local.get $s3))))
+            (local.set $r2 (v128.load (i32.add (local.get $p) (i32.shl (local.get $s3) (i32.const 1)))))
+            (local.set $r3 (v128.load (i32.add (local.get $p) (i32.mul (local.get $s3) (i32.const 3)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+            (local.set $q (i32.add (i32.add (local.get $dst) (i32.mul (local.get $i2) (local.get $d2)))
+              (i32.shl (local.get $i3) (i32.const 2))))
+            (v128.store (local.get $q) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $q) (local.get $d2))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $q) (i32.shl (local.get $d2) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store (i32.add (local.get $q) (i32.mul (local.get $d2) (i32.const 3)))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (br_if $tiles (i32.lt_u (local.tee $i3 (i32.add (local.get $i3) (i32.const 4))) (local.get $n3f))))
+          (br_if $tile_rows (i32.lt_u (local.tee $i2 (i32.add (local.get $i2) (i32.const 4))) (local.get $n2f))))
+        ;; the columns right of the tiles, then the rows below them
+        (if (i32.lt_u (local.get $n3f) (local.get $n3))
+          (then (call $copy2d
+            (i32.add (local.get $src) (i32.mul (local.get $n3f) (local.get $s3)))
+            (i32.add (local.get $dst) (i32.shl (local.get $n3f) (i32.const 2)))
+            (local.get $n2f) (i32.sub (local.get $n3) (local.get $n3f))
+            (local.get $s2) (local.get $s3) (local.get $d2) (local.get $d3))))
+        (if (i32.lt_u (local.get $n2f) (local.get $n2))
+          (then (call $copy2d
+            (i32.add (local.get $src) (i32.shl (local.get $n2f) (i32.const 2)))
+            (i32.add (local.get $dst) (i32.mul (local.get $n2f) (local.get $d2)))
+            (i32.sub (local.get $n2) (local.get $n2f)) (local.get $n3)
+            (local.get $s2) (local.get $s3) (local.get $d2) (local.get $d3))))
+        (return)))
+    (loop $l2
+      (local.set $p (local.get $src))
+      (local.set $q (local.get $dst))
+      (local.set $i3 (local.get $n3))
+      (if (i32.and (i32.eq (local.get $s3) (i32.const 8)) (i32.eq (local.get $d3) (i32.const 4)))
+        (then
+          ;; four outputs read source elements 0 .. 7 of the run: only while 5 or more remain
+          (block $even_done
+            (loop $even
+              (br_if $even_done (i32.lt_u (local.get $i3) (i32.const 5)))
+              (v128.store (local.get $q)
+                (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27
+                  (v128.load (local.get $p)) (v128.load (i32.add (local.get $p) (i32.const 16)))))
+              (local.set $p (i32.add (local.get $p) (i32.const 32)))
+              (local.set $q (i32.add (local.get $q) (i32.const 16)))
+              (local.set $i3 (i32.sub (local.get $i3) (i32.const 4)))
+              (br $even)))))
+      (block $l3_done
+        (loop $l3
+          (br_if $l3_done (i32.eqz (local.get $i3)))
+          (i32.store (local.get $q) (i32.load (local.get $p)))
+          (local.set $p (i32.add (local.get $p) (local.get $s3)))
+          (local.set $q (i32.add (local.get $q) (local.get $d3)))
+          (local.set $i3 (i32.sub (local.get $i3) (i32.const 1)))
+          (br $l3)))
+      (local.set $src (i32.add (local.get $src) (local.get $s2)))
+      (local.set $dst (i32.add (local.get $dst) (local.get $d2)))
+      (br_if $l2 (local.tee $n2 (i32.sub (local.get $n2) (i32.const 1))))))
 
   ;; float32 x viewed as [a, b, c]: out[j] = sum over i < a, k < c of x[(i*b + j)*c + k]
   ;; (a bias gradient: NCHW summed over N, H and W). Each (i, j) run of c sums in four lanes.

@@ -80,41 +80,46 @@ export function wasmHeap(tf: Tf): WasmHeap | null {
 }
 
 /**
- * im2col of x [N, C, H, W] (4-byte elements): `batch-major` gives the unfold layout [N, C*kh*kw,
- * OH*OW]; `tap-major` gives [C*kh*kw, N*OH*OW], the left operand of a filter gradient as one GEMM.
- * One strided copy per kernel tap; taps that reach into the padding read zeros.
+ * im2col of x [N, C, H, W] (4-byte elements) in one of three layouts: `batch-major` [N, C*kh*kw,
+ * OH*OW] (the unfold primitive), `tap-major` [C*kh*kw, N*OH*OW] and `pixel-major` [N*OH*OW,
+ * C*kh*kw] (the two operands a convolution's GEMMs take). One strided copy per kernel tap; taps
+ * that reach into the padding read zeros.
  */
-export function im2colOnHeap(heap: WasmHeap, x: TfTensor, g: Conv2dGeometry, oh: number, ow: number, layout: 'batch-major' | 'tap-major'): TfTensor {
+export function im2colOnHeap(heap: WasmHeap, x: TfTensor, g: Conv2dGeometry, oh: number, ow: number, layout: 'batch-major' | 'tap-major' | 'pixel-major'): TfTensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [kh, kw] = g.kernel;
   const [sh, sw] = g.stride;
   const L = oh * ow;
   const taps = kh * kw;
-  const out = heap.alloc(layout === 'batch-major' ? [n, c * taps, L] : [c * taps, n * L], x.dtype as DType);
-  // [C, N] strides of one tap's rows in the output
-  const [rowC, rowN] = layout === 'batch-major' ? [taps * L, c * taps * L] : [taps * n * L, L];
-  const tapStride = layout === 'batch-major' ? L : n * L;
+  const ck = c * taps;
+  const out = heap.alloc(layout === 'batch-major' ? [n, ck, L] : layout === 'tap-major' ? [ck, n * L] : [n * L, ck], x.dtype as DType);
+  // strides of a tap's entries along (channel, batch, output row, output column), and between taps
+  const { along, tap } = {
+    'batch-major': { along: [taps * L, ck * L, ow, 1], tap: L },
+    'tap-major': { along: [taps * n * L, L, ow, 1], tap: n * L },
+    'pixel-major': { along: [taps, L * ck, ow * ck, ck], tap: 1 },
+  }[layout];
   // outputs o with 0 <= o * s + off < size
   const inside = (off: number, s: number, size: number, count: number): [number, number] => {
     const lo = Math.min(count, Math.max(0, Math.ceil(-off / s)));
     return [lo, Math.max(lo, Math.min(count, Math.ceil((size - off) / s)))];
   };
   const box = (rows: number, cols: number) => [c, n, rows, cols];
-  const strides = [rowC, rowN, ow, 1];
+  const at = (row: number, col: number) => row * along[2]! + col * along[3]!;
   for (let ki = 0; ki < kh; ki++) {
     for (let kj = 0; kj < kw; kj++) {
       const iy = ki * g.dilation[0] - g.padding[0];
       const ix = kj * g.dilation[1] - g.padding[1];
       const [oy0, oy1] = inside(iy, sh, h, oh);
       const [ox0, ox1] = inside(ix, sw, w, ow);
-      const to = (ki * kw + kj) * tapStride;
+      const to = (ki * kw + kj) * tap;
       // outputs whose window tap falls on the padding: rows above and below, columns left and right
-      zeroFill(heap, out, box(oy0, ow), strides, to);
-      zeroFill(heap, out, box(oh - oy1, ow), strides, to + oy1 * ow);
-      zeroFill(heap, out, box(oy1 - oy0, ox0), strides, to + oy0 * ow);
-      zeroFill(heap, out, box(oy1 - oy0, ow - ox1), strides, to + oy0 * ow + ox1);
+      zeroFill(heap, out, box(oy0, ow), along, to);
+      zeroFill(heap, out, box(oh - oy1, ow), along, to + at(oy1, 0));
+      zeroFill(heap, out, box(oy1 - oy0, ox0), along, to + at(oy0, 0));
+      zeroFill(heap, out, box(oy1 - oy0, ow - ox1), along, to + at(oy0, ox1));
       const from = (oy0 * sh + iy) * w + ox0 * sw + ix;
-      stridedCopy(heap, x, out, box(oy1 - oy0, ox1 - ox0), [h * w, c * h * w, sh * w, sw], strides, from, to + oy0 * ow + ox0);
+      stridedCopy(heap, x, out, box(oy1 - oy0, ox1 - ox0), [h * w, c * h * w, sh * w, sw], along, from, to + at(oy0, ox0));
     }
   }
   return out;

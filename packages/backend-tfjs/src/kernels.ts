@@ -490,9 +490,16 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     const [kh, kw] = a.kernel;
     const view = heap();
     if (view && a.groups === 1) {
-      // One GEMM, dW^T [C*kh*kw, O] = cols [C*kh*kw, N*L] @ gy [N*L, O] (gy in NHWC): XNNPACK runs
-      // it at about twice the rate of the role-swapped convolution below, which also needs both
-      // operands transposed whole.
+      // One GEMM over the N*L output positions. XNNPACK packs its right operand on every call (about
+      // 5 ns an element, more than the arithmetic here), so the narrower of gy and the im2col
+      // columns goes on the right: dW^T = cols [C*kh*kw, N*L] @ gy [N*L, O] (gy in NHWC), or
+      // dW = gy [O, N*L] @ cols [N*L, C*kh*kw].
+      const ck = c * kh * kw;
+      if (ck < o) {
+        const cols = im2colOnHeap(view, x!, a, oh, ow, 'pixel-major') as tfc.Tensor2D;
+        const gyT = tf.reshape(transpose(tf.reshape(gy!, [n, o, oh * ow]), [1, 0, 2]), [o, n * oh * ow]) as tfc.Tensor2D;
+        return tf.reshape(tf.matMul(gyT, cols), out.shape);
+      }
       const cols = im2colOnHeap(view, x!, a, oh, ow, 'tap-major') as tfc.Tensor2D;
       const gyRows = tf.reshape(transpose(gy!, [0, 2, 3, 1]), [n * oh * ow, o]) as tfc.Tensor2D;
       return tf.reshape(transpose(tf.matMul(cols, gyRows)), out.shape);

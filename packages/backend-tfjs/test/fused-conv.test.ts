@@ -41,8 +41,9 @@ const cases: Case[] = [
   // padding beyond the dilated kernel: the backward-input correlation crops
   { n: 2, c: 2, o: 2, hw: [5, 6], k: [2, 2], stride: [2, 1], padding: [2, 2], dilation: [1, 1], groups: 1 },
   { n: 4, c: 1, o: 8, hw: [12, 12], k: [5, 5], stride: [3, 3], padding: [0, 0], dilation: [1, 1], groups: 1 },
-  // C*kh*kw >= 64: the filter gradient takes the role-swapped convolution instead of the GEMM
   { n: 2, c: 8, o: 4, hw: [9, 8], k: [3, 3], stride: [2, 2], padding: [1, 1], dilation: [1, 2], groups: 1 },
+  // fewer input taps than outputs: the filter gradient takes gy on the left, im2col on the right
+  { n: 3, c: 1, o: 16, hw: [8, 7], k: [3, 3], stride: [2, 1], padding: [1, 1], dilation: [1, 2], groups: 1 },
 ];
 
 const label = (c: Case) => `N${c.n} C${c.c} O${c.o} ${c.hw.join('x')} k${c.k.join('x')} s${c.stride} p${c.padding} d${c.dilation} g${c.groups}`;

@@ -58,7 +58,7 @@ export function wasmHeap(tf: Tf): WasmHeap | null {
   if (!memory) return null;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const bytes = Uint8Array.from(atob(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY), (ch) => ch.charCodeAt(0));
-  // a 1 KB module: synchronous compilation is allowed everywhere
+  // a 2 KB module: synchronous compilation is allowed everywhere (browsers cap it at 4 KB)
   const wat = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as WatKernels;
   // the heap can grow (and its buffer be replaced) on any allocation: look it up per call
   const buffer = () => memory.buffer;

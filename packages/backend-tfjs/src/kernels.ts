@@ -3,13 +3,14 @@
  * the engine asks for, since the engine's reshape shares a handle under a new shape), runs inside
  * `tidy` so intermediates are freed, and returns a tensor of its own. Calls a kernel does not
  * cover the way the reference does (an int32 `exp`, say) throw `KernelFallback` with the reason,
- * and the engine runs the reference kernel instead. im2col/col2im (`unfold`/`fold`) are a gather
- * and a scatter over cached index tables, so convolution training never touches tfjs-wasm's
- * missing `Conv2DBackpropFilter` or its slow `Conv2DBackpropInput`.
+ * and the engine runs the reference kernel instead. Convolution and its two gradients are fused
+ * kernels built on XNNPACK calls, so training never touches tfjs-wasm's missing
+ * `Conv2DBackpropFilter` or its slow `Conv2DBackpropInput`. On tfjs-wasm, data movement and a few
+ * loops run on its heap (heap.ts); elsewhere every kernel is tfjs ops.
  */
 import { arrayKernels, type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName, type TypedArray } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { expandOnHeap, foldOnHeap, im2colOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
+import { contiguousStrides, expandOnHeap, foldOnHeap, im2colOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -52,15 +53,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-function strides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 /**
@@ -126,7 +118,7 @@ const outRows = (h: number, g: Conv2dGeometry) => Math.floor((h + 2 * g.padding[
 
 /** Flat offsets into x of every position of `index` (torch.gather), without the axis term. */
 function gatherBase(xShape: readonly number[], iShape: readonly number[], axis: number): Int32Array {
-  const xs = strides(xShape);
+  const xs = contiguousStrides(xShape);
   const n = iShape.reduce((a, b) => a * b, 1);
   const base = new Int32Array(n);
   const coord = new Array<number>(iShape.length).fill(0);
@@ -350,7 +342,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
 
   const flatGatherIndex = (xShape: readonly number[], index: TfTensor, axis: number): TfTensor => {
     const base = cache.get(`g:${xShape}:${index.shape}:${axis}`, () => gatherBase(xShape, index.shape, axis), [index.size]);
-    return tf.add(base, tf.mul(tf.reshape(index, [-1]), tf.scalar(strides(xShape)[axis]!, 'int32')));
+    return tf.add(base, tf.mul(tf.reshape(index, [-1]), tf.scalar(contiguousStrides(xShape)[axis]!, 'int32')));
   };
 
   // ---- fused convolution: every direction is a forward convolution (XNNPACK) in NHWC ----------

@@ -18,7 +18,7 @@ function input(shape: number[], dtype: DType): Tensor {
   return rand(shape, { generator: g, backend: ref }).mul(4).sub(2);
 }
 
-/** Runs `name` on the reference and on tfjs with the same inputs; values must agree. */
+/** Runs `name` on the reference and on tfjs with the same inputs; values must agree (tol 0: bit for bit, NaN and -0 included). */
 function agree<K extends PrimName>(name: K, inputs: Tensor[], attrs: PrimAttrs[K], tol = 1e-6): void {
   const want = runPrim(name, inputs, attrs);
   const got = runPrim(name, inputs.map((t) => t.to(tfjs)), attrs);
@@ -28,7 +28,7 @@ function agree<K extends PrimName>(name: K, inputs: Tensor[], attrs: PrimAttrs[K
   const a = Array.from(got.dataSync() as ArrayLike<number>);
   const b = Array.from(want.dataSync() as ArrayLike<number>);
   a.forEach((v, i) => {
-    if (Math.abs(v - b[i]!) > tol * (1 + Math.abs(b[i]!))) throw new Error(`${name} ${JSON.stringify(attrs)}: element ${i} is ${v}, reference ${b[i]}`);
+    if (tol === 0 ? !Object.is(v, b[i]) : Math.abs(v - b[i]!) > tol * (1 + Math.abs(b[i]!))) throw new Error(`${name} ${JSON.stringify(attrs)}: element ${i} is ${v}, reference ${b[i]}`);
   });
 }
 
@@ -107,6 +107,22 @@ describe('tfjs-wasm kernels agree with the reference', () => {
     for (const begin of [0, 1]) agree('slice', [input([3, 41], 'float32')], { begin: [0, begin], end: [3, 41], step: [1, 2] });
     const x = tensor([1, -1, 0, -0, NaN, 2, -3, Infinity, 5], { backend: ref });
     agree('reluBackward', [input([9], 'float32'), x], {}, 0);
+  });
+
+  it('float32 arithmetic under broadcasting agrees bit for bit, NaN and infinities included', () => {
+    const pairs: [number[], number[]][] = [[[4, 9], [4, 9]], [[3, 5, 7], [5, 1]], [[3, 5, 7], [7]], [[2, 1, 4], [3, 1]], [[6], []], [[], [5]], [[2, 3, 1, 4, 3, 5], [3, 4, 1, 1]]];
+    for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) {
+      for (const [sa, sb] of pairs) {
+        agree(op, [input(sa, 'float32'), input(sb, 'float32')], {}, 0);
+        agree(op, [input(sb, 'float32'), input(sa, 'float32')], {}, 0);
+      }
+    }
+    const special = [NaN, 1, -0, 0, Infinity, -Infinity, 2, NaN, -0];
+    const other = [1, NaN, 0, -0, -Infinity, Infinity, 2, NaN, -0];
+    for (const op of ['add', 'sub', 'mul', 'div'] as const) agree(op, [tensor(special, { backend: ref }), tensor(other, { backend: ref })], {}, 0);
+    // maximum(-0, +0) and the like: tfjs and the reference may pick either zero (equal values)
+    const unsigned = (v: number[]) => tensor(v.filter((_, i) => i !== 2 && i !== 3), { backend: ref });
+    for (const op of ['maximum', 'minimum'] as const) agree(op, [unsigned(special), unsigned(other)], {}, 0);
   });
 
   it('batched matmul with broadcast batch and transposed operands', () => {

@@ -5,6 +5,7 @@
  *   global average pool, linear 64->10, cross-entropy, SGD) on our default backend, the same step
  *   written directly in tfjs on tfjs-backend-wasm, the reference backend, and PyTorch (python3);
  * - matmul 1024x1024x1024 on our default backend, raw tfjs-wasm, and numpy;
+ * - an attention-sized batched matmul ([8,197,64] x [8,64,197]) on ours and raw tfjs-wasm;
  * - per-op dispatch overhead of a 1-element add on each backend and on raw tfjs-wasm.
  *
  * tfjs-wasm runs one build per process: the main run uses the single-threaded build (raw tfjs-wasm
@@ -59,7 +60,7 @@ const record = (kase: string, peer: string, sample: Sample, unit: 'steps/s' | 'G
   const cpuValue = of(sample.cpuMedian);
   rows.push({ case: kase, peer: peer + tag, sample, value, cpuValue, unit });
   const digits = unit === 'us/op' ? 2 : 1;
-  log(`  ${kase.padEnd(12)} ${(peer + tag).padEnd(30)} ${value.toFixed(digits).padStart(9)} ${unit}  (by CPU time ${cpuValue.toFixed(digits)}; median ${(sample.median * 1e3).toFixed(2)} ms, ${sample.repeats}x${sample.inner})`);
+  log(`  ${kase.padEnd(13)} ${(peer + tag).padEnd(30)} ${value.toFixed(digits).padStart(9)} ${unit}  (by CPU time ${cpuValue.toFixed(digits)}; median ${(sample.median * 1e3).toFixed(2)} ms, ${sample.repeats}x${sample.inner})`);
   return value;
 };
 
@@ -117,6 +118,23 @@ const [oursMm, rawMm] = interleaved(
 record('matmul_1024', `ours (${ours.name})`, oursMm!, 'GFLOP/s', flops);
 record('matmul_1024', 'raw tfjs-wasm', rawMm!, 'GFLOP/s', flops);
 
+// ---- batched matmul, attention-sized ----------------------------------------------------------
+// Q K^T of 8 heads (or batch x heads) over 197 tokens of dimension 64, as in ViT-B/16: both
+// operands batched, which tfjs-wasm runs in a plain loop rather than XNNPACK.
+log('batched matmul [8,197,64] x [8,64,197]:');
+const bmmFlops = 2 * 8 * 197 * 197 * 64;
+const q = mz.randn([8, 197, 64], { generator: g });
+const kT = mz.randn([8, 64, 197], { generator: g });
+const tq = tf.randomNormal([8, 197, 64]);
+const tk = tf.randomNormal([8, 64, 197]);
+const [oursBmm, rawBmm] = interleaved(
+  [() => mz.scope(() => void mz.matmul(q, kT).dataSync()), () => { const c = tf.matMul(tq, tk); c.dataSync(); c.dispose(); }],
+  repeats,
+  2,
+);
+record('attention_bmm', `ours (${ours.name})`, oursBmm!, 'GFLOP/s', bmmFlops);
+record('attention_bmm', 'raw tfjs-wasm', rawBmm!, 'GFLOP/s', bmmFlops);
+
 // ---- dispatch overhead ----------------------------------------------------------------------
 if (child) {
   console.log(JSON.stringify(rows));
@@ -148,7 +166,7 @@ if (sub.status !== 0) console.log(`threaded run failed: ${sub.stderr.trim().spli
 console.log(`threaded tfjs-wasm build, ${availableParallelism()} threads asked for (child process):`);
 for (const r of childRows) {
   rows.push(r);
-  console.log(`  ${r.case.padEnd(12)} ${r.peer.padEnd(30)} ${r.value.toFixed(1).padStart(9)} ${r.unit}  (by CPU time ${r.cpuValue.toFixed(1)}; median ${(r.sample.median * 1e3).toFixed(2)} ms)`);
+  console.log(`  ${r.case.padEnd(13)} ${r.peer.padEnd(30)} ${r.value.toFixed(1).padStart(9)} ${r.unit}  (by CPU time ${r.cpuValue.toFixed(1)}; median ${(r.sample.median * 1e3).toFixed(2)} ms)`);
 }
 
 // ---- PyTorch / numpy ------------------------------------------------------------------------
@@ -184,6 +202,8 @@ const ratios = {
   'matmul_1024 ours/raw tfjs-wasm, both single-threaded': ratio('matmul_1024', 'raw tfjs-wasm'),
   'matmul_1024 ours threaded/ours single-threaded': ratio('matmul_1024', mine, false, threaded),
   'matmul_1024 ours default/numpy (distance to the hardware)': ratio('matmul_1024', 'numpy', false, threaded),
+  'attention_bmm ours default/raw tfjs-wasm as shipped': ratio('attention_bmm', 'raw tfjs-wasm', false, threaded),
+  'attention_bmm ours/raw tfjs-wasm, both threaded': ratio('attention_bmm', 'raw tfjs-wasm (threaded)', false, threaded),
   'dispatch speed ours/reference (single-threaded build)': ratio('dispatch', 'reference', true),
   'dispatch speed ours/raw tfjs-wasm (single-threaded build)': ratio('dispatch', 'raw tfjs-wasm', true),
 };

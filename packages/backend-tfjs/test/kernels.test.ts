@@ -128,6 +128,14 @@ describe('tfjs-wasm kernels agree with the reference', () => {
   it('batched matmul with broadcast batch and transposed operands', () => {
     agree('matmul', [input([1, 4, 5], 'float32'), input([3, 5, 2], 'float32')], { transA: false, transB: false }, 1e-5);
     agree('matmul', [input([2, 5, 4], 'float32'), input([2, 3, 5], 'float32')], { transA: true, transB: true }, 1e-5);
+    // two batched operands large enough to go to XNNPACK one batch at a time
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const a = input(transA ? [3, 33, 40] : [3, 40, 33], 'float32');
+        const b = input(transB ? [3, 41, 33] : [3, 33, 41], 'float32');
+        agree('matmul', [a, b], { transA, transB }, 1e-5);
+      }
+    }
   });
 
   it('unfold and fold (im2col / col2im) for strides, padding, dilation and odd sizes', () => {

@@ -30,6 +30,7 @@ interface WatKernels {
   copy4d(src: number, dst: number, n0: number, n1: number, n2: number, n3: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number): void;
   sum_outer_inner(x: number, out: number, a: number, b: number, c: number): void;
   sum_rows(x: number, out: number, a: number, b: number): void;
+  gemm(a: number, b: number, out: number, batch: number, m: number, n: number, k: number, sab: number, sam: number, sak: number, sbb: number, sbk: number): void;
 }
 interface EngineInternals {
   makeTensorFromTensorInfo(info: unknown): TfTensor;
@@ -215,6 +216,24 @@ export function stridedCopy(heap: WasmHeap, src: TfTensor | number, dst: TfTenso
 /** Zeros the box `shape` of dst (strides and offset in elements). */
 function zeroFill(heap: WasmHeap, dst: TfTensor, shape: readonly number[], strides: readonly number[], offset: number): void {
   stridedCopy(heap, heap.zero, dst, shape, shape.map(() => 0), strides, 0, offset);
+}
+
+/**
+ * float32 batched matmul a [Ba, M, K] (or [Ba, K, M] with transA) by b [Bb, K, N] (or [Bb, N, K]
+ * with transB), a batch of 1 broadcast: kernels.wat's GEMM, for products too small for XNNPACK.
+ */
+export function gemmOnHeap(heap: WasmHeap, a: TfTensor, b: TfTensor, transA: boolean, transB: boolean, permute: (x: TfTensor, perm: number[]) => TfTensor): TfTensor {
+  const [ba, ra, ca] = a.shape as [number, number, number];
+  const [bb] = b.shape as [number, number, number];
+  const [m, k] = transA ? [ca, ra] : [ra, ca];
+  // the kernel walks b's rows with unit stride along N
+  const right = transB ? permute(b, [0, 2, 1]) : b;
+  const n = right.shape[2]!;
+  const batch = Math.max(ba, bb);
+  const out = heap.alloc([batch, m, n], 'float32');
+  const [sam, sak] = transA ? [1, m] : [k, 1];
+  heap.wat.gemm(heap.offset(a), heap.offset(right), heap.offset(out), batch, m, n, k, ba === 1 ? 0 : m * k, sam, sak, bb === 1 ? 0 : k * n, n);
+  return out;
 }
 
 /** float32 and int32: the element size kernels.wat moves. */

@@ -10,7 +10,7 @@
  */
 import { arrayKernels, type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName, type TypedArray } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { contiguousStrides, expandOnHeap, foldOnHeap, im2colOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
+import { contiguousStrides, expandOnHeap, gemmOnHeap, foldOnHeap, im2colOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -134,8 +134,8 @@ function gatherBase(xShape: readonly number[], iShape: readonly number[], axis: 
   return base;
 }
 
-/** Per-batch products of at least this many multiply-adds go to XNNPACK one batch at a time. */
-const PER_BATCH_GEMM_MIN = 1 << 15;
+/** Matmuls of fewer multiply-adds run in kernels.wat (float32, on tfjs-wasm's heap). */
+const SMALL_GEMM_MAX = 1 << 19;
 
 export interface TfjsKernels {
   kernels: Partial<KernelTable<TfTensor>>;
@@ -322,17 +322,16 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     const [ba] = a.shape as [number, number, number];
     const [bb] = b.shape as [number, number, number];
     const h = heap();
+    const macs = Math.max(ba, bb) * a.shape[1]! * a.shape[2]! * (transB ? b.shape[1]! : b.shape[2]!);
+    // A small product costs XNNPACK more to set up (it packs the right operand on every call) than
+    // kernels.wat's GEMM takes to compute: 1.3-9x faster below this size, 0.8x at 20M multiply-adds.
+    if (h && a.dtype === 'float32' && macs < SMALL_GEMM_MAX) return gemmOnHeap(h, a, b, transA, transB, transpose);
     if (ba > 1 && bb > 1 && h && a.dtype === 'float32') {
-      // Two batched operands: tfjs-wasm runs them in a plain loop (about 2.5 GFLOP/s). Large
-      // products go to XNNPACK one batch at a time; small ones (attention in a small transformer),
-      // where each XNNPACK call costs more than its arithmetic, run the reference GEMM on the heap.
+      // Two batched operands: tfjs-wasm runs them in a plain loop (about 2 GFLOP/s); XNNPACK one
+      // batch at a time.
       const [m, k] = transA ? [a.shape[2]!, a.shape[1]!] : [a.shape[1]!, a.shape[2]!];
       const n = transB ? b.shape[1]! : b.shape[2]!;
       const out = h.alloc([ba, m, n], 'float32');
-      if (m * n * k < PER_BATCH_GEMM_MIN) {
-        arrayKernels.matmulKernel(h.view(a), a.shape, h.view(b), b.shape, transA, transB, h.view(out));
-        return out;
-      }
       const left = transA ? transpose(a, [0, 2, 1]) : a; // [B, M, K]
       const right = transB ? transpose(b, [0, 2, 1]) : b; // [B, K, N]
       for (let t = 0; t < ba; t++) {

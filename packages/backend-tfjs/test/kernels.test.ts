@@ -128,12 +128,17 @@ describe('tfjs-wasm kernels agree with the reference', () => {
   it('batched matmul with broadcast batch and transposed operands', () => {
     agree('matmul', [input([1, 4, 5], 'float32'), input([3, 5, 2], 'float32')], { transA: false, transB: false }, 1e-5);
     agree('matmul', [input([2, 5, 4], 'float32'), input([2, 3, 5], 'float32')], { transA: true, transB: true }, 1e-5);
-    // two batched operands large enough to go to XNNPACK one batch at a time
-    for (const transA of [false, true]) {
-      for (const transB of [false, true]) {
-        const a = input(transA ? [3, 33, 40] : [3, 40, 33], 'float32');
-        const b = input(transB ? [3, 41, 33] : [3, 33, 41], 'float32');
-        agree('matmul', [a, b], { transA, transB }, 1e-5);
+    // kernels.wat's GEMM (small products): 8- and 4-column blocks and the single-column tail,
+    // a broadcast batch on either side, K = 1 and M = 1; then two batched operands large enough
+    // to go to XNNPACK one batch at a time
+    const shapes: [number, number, number, number, number][] = [[3, 7, 5, 13, 3], [1, 4, 9, 15, 2], [2, 1, 1, 6, 1], [2, 5, 3, 8, 2], [3, 80, 70, 90, 3]];
+    for (const [ba, m, k, n, bb] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const a = input(transA ? [ba, k, m] : [ba, m, k], 'float32');
+          const b = input(transB ? [bb, n, k] : [bb, k, n], 'float32');
+          agree('matmul', [a, b], { transA, transB }, 1e-5);
+        }
       }
     }
   });

@@ -149,6 +149,97 @@
       (local.set $dst (i32.add (local.get $dst) (local.get $d2)))
       (br_if $l2 (local.tee $n2 (i32.sub (local.get $n2) (i32.const 1))))))
 
+  ;; float32 out[t, i, j] = sum over k of a[t*sab + i*sam + k*sak] * b[t*sbb + k*sbk + j] for t <
+  ;; batch, i < m, j < n (out contiguous; strides in elements, 0 to broadcast a batch operand).
+  ;; For products too small to repay an XNNPACK call (which packs its right operand every time):
+  ;; eight (then four) output columns per pass through k, accumulated in k order.
+  (func (export "gemm") (param $a i32) (param $b i32) (param $out i32)
+    (param $batch i32) (param $m i32) (param $n i32) (param $k i32)
+    (param $sab i32) (param $sam i32) (param $sak i32) (param $sbb i32) (param $sbk i32)
+    (local $t i32) (local $i i32) (local $j i32) (local $kk i32)
+    (local $row i32) (local $pa i32) (local $pb i32) (local $bt i32)
+    (local $acc0 v128) (local $acc1 v128) (local $av v128) (local $s f32)
+    (local.set $sab (i32.shl (local.get $sab) (i32.const 2)))
+    (local.set $sam (i32.shl (local.get $sam) (i32.const 2)))
+    (local.set $sak (i32.shl (local.get $sak) (i32.const 2)))
+    (local.set $sbb (i32.shl (local.get $sbb) (i32.const 2)))
+    (local.set $sbk (i32.shl (local.get $sbk) (i32.const 2)))
+    (block $t_done
+      (loop $tl
+        (br_if $t_done (i32.ge_u (local.get $t) (local.get $batch)))
+        (local.set $bt (i32.add (local.get $b) (i32.mul (local.get $t) (local.get $sbb))))
+        (local.set $i (i32.const 0))
+        (block $i_done
+          (loop $il
+            (br_if $i_done (i32.ge_u (local.get $i) (local.get $m)))
+            (local.set $row (i32.add (i32.add (local.get $a) (i32.mul (local.get $t) (local.get $sab)))
+              (i32.mul (local.get $i) (local.get $sam))))
+            (local.set $j (i32.const 0))
+            (block $j8_done
+              (loop $j8
+                (br_if $j8_done (i32.gt_u (i32.add (local.get $j) (i32.const 8)) (local.get $n)))
+                (local.set $acc0 (v128.const f32x4 0 0 0 0))
+                (local.set $acc1 (v128.const f32x4 0 0 0 0))
+                (local.set $pa (local.get $row))
+                (local.set $pb (i32.add (local.get $bt) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $kk (local.get $k))
+                (block $k8_done
+                  (loop $k8
+                    (br_if $k8_done (i32.eqz (local.get $kk)))
+                    (local.set $av (v128.load32_splat (local.get $pa)))
+                    (local.set $acc0 (f32x4.add (local.get $acc0) (f32x4.mul (local.get $av) (v128.load (local.get $pb)))))
+                    (local.set $acc1 (f32x4.add (local.get $acc1) (f32x4.mul (local.get $av) (v128.load offset=16 (local.get $pb)))))
+                    (local.set $pa (i32.add (local.get $pa) (local.get $sak)))
+                    (local.set $pb (i32.add (local.get $pb) (local.get $sbk)))
+                    (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+                    (br $k8)))
+                (v128.store (local.get $out) (local.get $acc0))
+                (v128.store offset=16 (local.get $out) (local.get $acc1))
+                (local.set $out (i32.add (local.get $out) (i32.const 32)))
+                (local.set $j (i32.add (local.get $j) (i32.const 8)))
+                (br $j8)))
+            (if (i32.le_u (i32.add (local.get $j) (i32.const 4)) (local.get $n))
+              (then
+                (local.set $acc0 (v128.const f32x4 0 0 0 0))
+                (local.set $pa (local.get $row))
+                (local.set $pb (i32.add (local.get $bt) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $kk (local.get $k))
+                (block $k4_done
+                  (loop $k4
+                    (br_if $k4_done (i32.eqz (local.get $kk)))
+                    (local.set $acc0 (f32x4.add (local.get $acc0)
+                      (f32x4.mul (v128.load32_splat (local.get $pa)) (v128.load (local.get $pb)))))
+                    (local.set $pa (i32.add (local.get $pa) (local.get $sak)))
+                    (local.set $pb (i32.add (local.get $pb) (local.get $sbk)))
+                    (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+                    (br $k4)))
+                (v128.store (local.get $out) (local.get $acc0))
+                (local.set $out (i32.add (local.get $out) (i32.const 16)))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))))
+            (block $j1_done
+              (loop $j1
+                (br_if $j1_done (i32.ge_u (local.get $j) (local.get $n)))
+                (local.set $s (f32.const 0))
+                (local.set $pa (local.get $row))
+                (local.set $pb (i32.add (local.get $bt) (i32.shl (local.get $j) (i32.const 2))))
+                (local.set $kk (local.get $k))
+                (block $k1_done
+                  (loop $k1
+                    (br_if $k1_done (i32.eqz (local.get $kk)))
+                    (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $pa)) (f32.load (local.get $pb)))))
+                    (local.set $pa (i32.add (local.get $pa) (local.get $sak)))
+                    (local.set $pb (i32.add (local.get $pb) (local.get $sbk)))
+                    (local.set $kk (i32.sub (local.get $kk) (i32.const 1)))
+                    (br $k1)))
+                (f32.store (local.get $out) (local.get $s))
+                (local.set $out (i32.add (local.get $out) (i32.const 4)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $j1)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $il)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tl))))
+
   ;; float32 x viewed as [a, b, c]: out[j] = sum over i < a, k < c of x[(i*b + j)*c + k]
   ;; (a bias gradient: NCHW summed over N, H and W). Each (i, j) run of c sums in four lanes.
   (func (export "sum_outer_inner") (param $x i32) (param $out i32) (param $a i32) (param $b i32) (param $c i32)

@@ -8,4 +8,3 @@ export { argReduceKernel, reduceKernel } from './reduce.js';
 export { expandKernel, permuteKernel, sliceKernel, sliceWriteKernel } from './movement.js';
 export { foldKernel, unfoldKernel } from './conv.js';
 export { gatherScatterKernel, indexSlabKernel } from './indexing.js';
-export { matmulKernel } from './matmul.js';

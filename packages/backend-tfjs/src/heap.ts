@@ -31,6 +31,7 @@ interface WatKernels {
   sum_outer_inner(x: number, out: number, a: number, b: number, c: number): void;
   sum_rows(x: number, out: number, a: number, b: number): void;
   gemm(a: number, b: number, out: number, batch: number, m: number, n: number, k: number, sab: number, sam: number, sak: number, sbb: number, sbk: number): void;
+  extremum4d(op: number, a: number, b: number, out: number, n0: number, n1: number, n2: number, n3: number, a0: number, a1: number, a2: number, a3: number, b0: number, b1: number, b2: number, b3: number): void;
 }
 interface EngineInternals {
   makeTensorFromTensorInfo(info: unknown): TfTensor;
@@ -179,38 +180,76 @@ export function contiguousStrides(shape: readonly number[]): number[] {
  * sides merge; ranks beyond 4 loop here over the outer dims. `src` may be a byte offset (heap.zero).
  */
 export function stridedCopy(heap: WasmHeap, src: TfTensor | number, dst: TfTensor, shape: readonly number[], srcStrides: readonly number[], dstStrides: readonly number[], srcOffset = 0, dstOffset = 0): void {
+  const box = collapse(shape, [srcStrides, dstStrides]);
+  const srcBase = (typeof src === 'number' ? src : heap.offset(src)) + 4 * srcOffset;
+  if (box) each4d(box, [srcBase, heap.offset(dst) + 4 * dstOffset], (n, [ss, ds], [s, q]) => heap.wat.copy4d(s!, q!, ...n, ...ss!, ...ds!));
+}
+
+type Four = [number, number, number, number];
+interface Box {
+  n: number[];
+  strides: number[][];
+}
+
+/**
+ * `shape` without its size-1 dims, neighbours merged where every operand's strides allow, padded
+ * in front to rank 4; null when it has no elements.
+ */
+function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): Box | null {
   const n: number[] = [];
-  const ss: number[] = [];
-  const ds: number[] = [];
+  const st: number[][] = strides.map(() => []);
   for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 0) return;
+    if (shape[d] === 0) return null;
     if (shape[d] === 1) continue;
     const last = n.length - 1;
-    if (last >= 0 && ss[last] === srcStrides[d]! * shape[d]! && ds[last] === dstStrides[d]! * shape[d]!) {
+    if (last >= 0 && strides.every((s, k) => st[k]![last] === s[d]! * shape[d]!)) {
       n[last]! *= shape[d]!;
-      ss[last] = srcStrides[d]!;
-      ds[last] = dstStrides[d]!;
+      strides.forEach((s, k) => (st[k]![last] = s[d]!));
     } else {
       n.push(shape[d]!);
-      ss.push(srcStrides[d]!);
-      ds.push(dstStrides[d]!);
+      strides.forEach((s, k) => st[k]!.push(s[d]!));
     }
   }
   while (n.length < 4) {
     n.unshift(1);
-    ss.unshift(0);
-    ds.unshift(0);
+    for (const s of st) s.unshift(0);
   }
-  const srcBase = (typeof src === 'number' ? src : heap.offset(src)) + 4 * srcOffset;
-  const dstBase = heap.offset(dst) + 4 * dstOffset;
-  const run = (lead: number, s: number, q: number): void => {
+  return { n, strides: st };
+}
+
+/** Calls `run` on each rank-4 part of `box`, in order (dims beyond four loop here); bases in bytes. */
+function each4d(box: Box, bases: number[], run: (n: Four, strides: Four[], bases: number[]) => void): void {
+  const { n, strides } = box;
+  const go = (lead: number, at: number[]): void => {
     if (n.length - lead > 4) {
-      for (let i = 0; i < n[lead]!; i++) run(lead + 1, s + 4 * i * ss[lead]!, q + 4 * i * ds[lead]!);
+      for (let i = 0; i < n[lead]!; i++) go(lead + 1, at.map((b, k) => b + 4 * i * strides[k]![lead]!));
       return;
     }
-    heap.wat.copy4d(s, q, n[lead]!, n[lead + 1]!, n[lead + 2]!, n[lead + 3]!, ss[lead]!, ss[lead + 1]!, ss[lead + 2]!, ss[lead + 3]!, ds[lead]!, ds[lead + 1]!, ds[lead + 2]!, ds[lead + 3]!);
+    run(n.slice(lead) as Four, strides.map((s) => s.slice(lead) as Four), at);
   };
-  run(0, srcBase, dstBase);
+  go(0, bases);
+}
+
+/** float32 maximum or minimum of a and b broadcast to `shape`, bit for bit the reference's result. */
+export function extremumOnHeap(heap: WasmHeap, op: 'maximum' | 'minimum', a: TfTensor, b: TfTensor, shape: readonly number[]): TfTensor {
+  const out = heap.alloc([...shape], 'float32');
+  const box = collapse(shape, [broadcastStrides(a.shape, shape), broadcastStrides(b.shape, shape)]);
+  let at = heap.offset(out);
+  // out is contiguous: each part continues where the last ended
+  if (box) {
+    each4d(box, [heap.offset(a), heap.offset(b)], (n, [sa, sb], [pa, pb]) => {
+      heap.wat.extremum4d(op === 'maximum' ? 0 : 1, pa!, pb!, at, ...n, ...sa!, ...sb!);
+      at += 4 * n[0] * n[1] * n[2] * n[3];
+    });
+  }
+  return out;
+}
+
+/** Element strides of a tensor of `shape` read as `target` (0 along broadcast dims). */
+function broadcastStrides(shape: readonly number[], target: readonly number[]): number[] {
+  const s = contiguousStrides(shape);
+  const lead = target.length - shape.length;
+  return target.map((_, d) => (d < lead || shape[d - lead] === 1 ? 0 : s[d - lead]!));
 }
 
 /** Zeros the box `shape` of dst (strides and offset in elements). */
@@ -251,9 +290,7 @@ export function permuteOnHeap(heap: WasmHeap, x: TfTensor, perm: readonly number
 /** x broadcast to `shape` (numpy rules: leading dims added, size-1 dims repeated). */
 export function expandOnHeap(heap: WasmHeap, x: TfTensor, shape: readonly number[]): TfTensor {
   const out = heap.alloc([...shape], x.dtype as DType);
-  const xs = contiguousStrides(x.shape);
-  const lead = shape.length - x.rank;
-  stridedCopy(heap, x, out, shape, shape.map((_, d) => (d < lead || x.shape[d - lead] === 1 ? 0 : xs[d - lead]!)), contiguousStrides(shape));
+  stridedCopy(heap, x, out, shape, broadcastStrides(x.shape, shape), contiguousStrides(shape));
   return out;
 }
 

@@ -10,7 +10,7 @@
  */
 import { arrayKernels, type Conv2dAttrs, type Conv2dGeometry, type DType, type Kernel, KernelFallback, type KernelTable, type KernelTensor, type PrimAttrs, type PrimName, type TypedArray } from '@methodzoo/core';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { contiguousStrides, expandOnHeap, gemmOnHeap, foldOnHeap, im2colOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
+import { contiguousStrides, expandOnHeap, extremumOnHeap, gemmOnHeap, foldOnHeap, im2colOnHeap, interleavePhasesOnHeap, permuteOnHeap, placeOnHeap, sliceOnHeap, sumOnHeap, wasmHeap, wordSized, type WasmHeap } from './heap.js';
 
 /** The tfjs namespace the kernels run on (tfjs-core, or the `@tensorflow/tfjs-node` module). */
 export type Tf = typeof tfc;
@@ -545,7 +545,19 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   const kernels: Partial<KernelTable<TfTensor>> = {
     ...(Object.fromEntries([...Object.keys(FLOAT_UNARY), 'sign'].map((op) => [op, unary(op as 'neg')])) as unknown as Pick<KernelTable<TfTensor>, keyof typeof FLOAT_UNARY | 'sign'>),
     ...(Object.fromEntries(
-      Object.entries(binaryOps).map(([op, f]) => [op, kernel(([a, b]) => (a!.dtype === 'bool' ? refuse(`${op} on bool`) : f(a!, b!)))]),
+      Object.entries(binaryOps).map(([op, f]) => [
+        op,
+        kernel(([a, b], _attrs, out) => {
+          if (a!.dtype === 'bool') refuse(`${op} on bool`);
+          const h = heap();
+          // maximum and minimum in kernels.wat: tfjs needs four more ops to propagate NaN, and
+          // broadcasting took it 13-18 ms for [64,32,4,4] by [1,32,1,1] (kernels.wat: 0.1 ms). The
+          // other ops stay on tfjs: XNNPACK is faster than kernels.wat's loop on large operands,
+          // and on small broadcasts the two ran within noise in whole training steps.
+          if (h && (op === 'maximum' || op === 'minimum') && a!.dtype === 'float32') return extremumOnHeap(h, op, a!, b!, out.shape);
+          return f(a!, b!);
+        }),
+      ]),
     ) as unknown as Pick<KernelTable<TfTensor>, keyof typeof binaryOps>),
     ...(Object.fromEntries(
       Object.entries(compareOps).map(([op, f]) => [

@@ -240,6 +240,107 @@
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $tl))))
 
+  ;; float32 out[i0, i1, i2, i3] = maximum (op 0) or minimum (op 1) of a[...] and b[...], out
+  ;; contiguous, a and b at element strides (0 along broadcast dims), as the reference computes it:
+  ;; a where a > b (a < b) or a is NaN, else b. A contiguous or broadcast innermost operand runs
+  ;; four lanes at a time.
+  (func (export "extremum4d") (param $op i32) (param $a i32) (param $b i32) (param $out i32)
+    (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $n3 i32)
+    (param $a0 i32) (param $a1 i32) (param $a2 i32) (param $a3 i32)
+    (param $b0 i32) (param $b1 i32) (param $b2 i32) (param $b3 i32)
+    (local $i0 i32) (local $i1 i32) (local $i2 i32) (local $i3 i32)
+    (local $pa0 i32) (local $pb0 i32) (local $pa1 i32) (local $pb1 i32) (local $pa i32) (local $pb i32)
+    (local $kind i32) (local $va v128) (local $vb v128)
+    (if (i32.eqz (i32.mul (i32.mul (local.get $n0) (local.get $n1)) (i32.mul (local.get $n2) (local.get $n3))))
+      (then (return)))
+    ;; innermost strides: both 1 (kind 0), a 1 and b 0 (1), a 0 and b 1 (2), else one lane (3)
+    (local.set $kind (i32.const 3))
+    (if (i32.and (i32.eq (local.get $a3) (i32.const 1)) (i32.eq (local.get $b3) (i32.const 1))) (then (local.set $kind (i32.const 0))))
+    (if (i32.and (i32.eq (local.get $a3) (i32.const 1)) (i32.eqz (local.get $b3))) (then (local.set $kind (i32.const 1))))
+    (if (i32.and (i32.eqz (local.get $a3)) (i32.eq (local.get $b3) (i32.const 1))) (then (local.set $kind (i32.const 2))))
+    (local.set $a0 (i32.shl (local.get $a0) (i32.const 2)))
+    (local.set $a1 (i32.shl (local.get $a1) (i32.const 2)))
+    (local.set $a2 (i32.shl (local.get $a2) (i32.const 2)))
+    (local.set $a3 (i32.shl (local.get $a3) (i32.const 2)))
+    (local.set $b0 (i32.shl (local.get $b0) (i32.const 2)))
+    (local.set $b1 (i32.shl (local.get $b1) (i32.const 2)))
+    (local.set $b2 (i32.shl (local.get $b2) (i32.const 2)))
+    (local.set $b3 (i32.shl (local.get $b3) (i32.const 2)))
+    (local.set $pa0 (local.get $a))
+    (local.set $pb0 (local.get $b))
+    (local.set $i0 (local.get $n0))
+    (loop $l0
+      (local.set $pa1 (local.get $pa0))
+      (local.set $pb1 (local.get $pb0))
+      (local.set $i1 (local.get $n1))
+      (loop $l1
+        (local.set $pa (local.get $pa1))
+        (local.set $pb (local.get $pb1))
+        (local.set $i2 (local.get $n2))
+        (loop $l2
+          (local.set $i3 (local.get $n3))
+          (if (i32.eq (local.get $kind) (i32.const 0))
+            (then
+              (block $v0_done
+                (loop $v0
+                  (br_if $v0_done (i32.lt_u (local.get $i3) (i32.const 4)))
+                  (v128.store (local.get $out) (call $apply (local.get $op) (v128.load (local.get $pa)) (v128.load (local.get $pb))))
+                  (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                  (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
+                  (local.set $out (i32.add (local.get $out) (i32.const 16)))
+                  (local.set $i3 (i32.sub (local.get $i3) (i32.const 4)))
+                  (br $v0)))))
+          (if (i32.eq (local.get $kind) (i32.const 1))
+            (then
+              (local.set $vb (v128.load32_splat (local.get $pb)))
+              (block $v1_done
+                (loop $v1
+                  (br_if $v1_done (i32.lt_u (local.get $i3) (i32.const 4)))
+                  (v128.store (local.get $out) (call $apply (local.get $op) (v128.load (local.get $pa)) (local.get $vb)))
+                  (local.set $pa (i32.add (local.get $pa) (i32.const 16)))
+                  (local.set $out (i32.add (local.get $out) (i32.const 16)))
+                  (local.set $i3 (i32.sub (local.get $i3) (i32.const 4)))
+                  (br $v1)))))
+          (if (i32.eq (local.get $kind) (i32.const 2))
+            (then
+              (local.set $va (v128.load32_splat (local.get $pa)))
+              (block $v2_done
+                (loop $v2
+                  (br_if $v2_done (i32.lt_u (local.get $i3) (i32.const 4)))
+                  (v128.store (local.get $out) (call $apply (local.get $op) (local.get $va) (v128.load (local.get $pb))))
+                  (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
+                  (local.set $out (i32.add (local.get $out) (i32.const 16)))
+                  (local.set $i3 (i32.sub (local.get $i3) (i32.const 4)))
+                  (br $v2)))))
+          ;; the rest of the row (all of it for kind 3), one lane at a time
+          (block $s_done
+            (loop $s
+              (br_if $s_done (i32.eqz (local.get $i3)))
+              (f32.store (local.get $out) (f32x4.extract_lane 0 (call $apply (local.get $op)
+                (v128.load32_splat (local.get $pa)) (v128.load32_splat (local.get $pb)))))
+              (local.set $pa (i32.add (local.get $pa) (local.get $a3)))
+              (local.set $pb (i32.add (local.get $pb) (local.get $b3)))
+              (local.set $out (i32.add (local.get $out) (i32.const 4)))
+              (local.set $i3 (i32.sub (local.get $i3) (i32.const 1)))
+              (br $s)))
+          ;; back to the row's start, then one step along i2
+          (local.set $pa (i32.add (i32.sub (local.get $pa) (i32.mul (local.get $n3) (local.get $a3))) (local.get $a2)))
+          (local.set $pb (i32.add (i32.sub (local.get $pb) (i32.mul (local.get $n3) (local.get $b3))) (local.get $b2)))
+          (br_if $l2 (local.tee $i2 (i32.sub (local.get $i2) (i32.const 1)))))
+        (local.set $pa1 (i32.add (local.get $pa1) (local.get $a1)))
+        (local.set $pb1 (i32.add (local.get $pb1) (local.get $b1)))
+        (br_if $l1 (local.tee $i1 (i32.sub (local.get $i1) (i32.const 1)))))
+      (local.set $pa0 (i32.add (local.get $pa0) (local.get $a0)))
+      (local.set $pb0 (i32.add (local.get $pb0) (local.get $b0)))
+      (br_if $l0 (local.tee $i0 (i32.sub (local.get $i0) (i32.const 1))))))
+
+  (func $apply (param $op i32) (param $x v128) (param $y v128) (result v128)
+    (v128.bitselect (local.get $x) (local.get $y)
+      (v128.or (f32x4.ne (local.get $x) (local.get $x))
+        (if (result v128) (local.get $op)
+          (then (f32x4.lt (local.get $x) (local.get $y)))
+          (else (f32x4.gt (local.get $x) (local.get $y)))))))
+
   ;; float32 x viewed as [a, b, c]: out[j] = sum over i < a, k < c of x[(i*b + j)*c + k]
   ;; (a bias gradient: NCHW summed over N, H and W). Each (i, j) run of c sums in four lanes.
   (func (export "sum_outer_inner") (param $x i32) (param $out i32) (param $a i32) (param $b i32) (param $c i32)

@@ -196,7 +196,10 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
   const isNaN = (x: TfTensor) => tf.isNaN(x);
 
   const unary = <K extends keyof typeof FLOAT_UNARY | 'sign'>(op: K): Kernel<K, TfTensor> =>
-    kernel<K>(([x]) => {
+    kernel<K>(([x], _attrs, out) => {
+      // tfjs-wasm's Sin and Cos ran at half the reference loop's speed: that loop, on the heap
+      const r = (op === 'sin' || op === 'cos') && x!.dtype === 'float32' ? onHeap([x!], out, ([v], o) => arrayKernels.unaryKernel(op as 'sin', v!, o)) : undefined;
+      if (r) return r;
       if (x!.dtype === 'float32') {
         // tfjs's sign maps NaN to 0; PyTorch (and the reference) keep NaN
         if (op === 'sign') return tf.where(isNaN(x!), x!, tf.sign(x!));
@@ -257,7 +260,10 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       return kind === 'sum' ? tf.sum(v, axes, true) : kind === 'max' ? tf.max(v, axes, true) : tf.min(v, axes, true);
     });
   const argReduce = (kind: 'argmax' | 'argmin') =>
-    kernel<'argmax' | 'argmin'>(([x], { axis }) => {
+    kernel<'argmax' | 'argmin'>(([x], { axis }, out) => {
+      // on the heap the reference loop: 8-10x tfjs-wasm's ArgMax behind the NaN fix-up below
+      const r = onHeap([x!], out, ([v], o) => arrayKernels.argReduceKernel(kind, v!, x!.shape, axis, o as Int32Array));
+      if (r) return r;
       let v = atLeast1d(asNumber(x!));
       // tfjs skips NaN where PyTorch picks it: NaN becomes the extreme value (exact unless an
       // infinity of the same sign comes before the NaN)
@@ -555,6 +561,11 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
           // other ops stay on tfjs: XNNPACK is faster than kernels.wat's loop on large operands,
           // and on small broadcasts the two ran within noise in whole training steps.
           if (h && (op === 'maximum' || op === 'minimum') && a!.dtype === 'float32') return extremumOnHeap(h, op, a!, b!, out.shape);
+          // a broadcasting pow: the reference loop on the heap ran 3.7x tfjs-wasm's
+          if (op === 'pow' && a!.dtype === 'float32' && !sameShape(a!.shape, b!.shape)) {
+            const r = onHeap([a!, b!], out, ([va, vb], o) => arrayKernels.binaryKernel('pow', va!, a!.shape, vb!, b!.shape, o, out.shape));
+            if (r) return r;
+          }
           return f(a!, b!);
         }),
       ]),
@@ -572,7 +583,10 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const cond = sameShape(c!.shape, out.shape) ? c! : tf.cast(broadcast(c!, out.shape), 'bool');
       return tf.where(cond, broadcast(asNumber(a!), out.shape), broadcast(asNumber(b!), out.shape));
     }),
-    cast: kernel<'cast'>(([x], { dtype }) => {
+    cast: kernel<'cast'>(([x], { dtype }, out) => {
+      // to bool on the heap: the reference loop ran 2.3x tfjs-wasm's NotEqual
+      const r = dtype === 'bool' ? onHeap([x!], out, ([v], o) => arrayKernels.castKernel(v!, o, false, true)) : undefined;
+      if (r) return r;
       if (dtype === 'bool') return x!.dtype === 'bool' ? tf.clone(x!) : tf.notEqual(x!, tf.scalar(0, x!.dtype));
       if (dtype === 'float64') return refuse('float64 is not supported by tfjs');
       return tf.cast(x!, dtype);
@@ -652,15 +666,34 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const full = tf.reshape(img, [n, c, hp, wp]);
       return ph || pw ? tf.slice(full, [0, 0, ph, pw], [n, c, h, w]) : full;
     }),
-    gather: kernel<'gather'>(([x, index], { axis }) => tf.gather(tf.reshape(asNumber(x!), [-1]), flatGatherIndex(x!.shape, index!, axis))),
-    scatterAdd: kernel<'scatterAdd'>(([x, index, src], { axis }) => {
+    // gather, scatterAdd, indexSelect, indexAdd: on the heap the reference loops, 4-18x tfjs-wasm's
+    // GatherV2 (and the index arithmetic around it)
+    gather: kernel<'gather'>(
+      ([x, index], { axis }, out) =>
+        onHeap([x!, index!], out, ([v, i], o) => arrayKernels.gatherScatterKernel('gather', v!, x!.shape, i as Int32Array, index!.shape, axis, o)) ??
+        tf.gather(tf.reshape(asNumber(x!), [-1]), flatGatherIndex(x!.shape, index!, axis)),
+    ),
+    scatterAdd: kernel<'scatterAdd'>(([x, index, src], { axis }, out) => {
       if (x!.dtype === 'bool') refuse('scatterAdd on bool');
+      const r = onHeap([x!, index!, src!], out, ([v, i, s], o) => {
+        o.set(v!);
+        arrayKernels.gatherScatterKernel('scatter', v!, x!.shape, i as Int32Array, index!.shape, axis, o, s);
+      });
+      if (r) return r;
       const flat = flatGatherIndex(x!.shape, index!, axis);
       return tf.add(x!, tf.reshape(tf.scatterND(tf.reshape(flat, [-1, 1]), tf.reshape(src!, [-1]), [x!.size]), x!.shape));
     }),
-    indexSelect: kernel<'indexSelect'>(([x, index], { axis }) => tf.gather(asNumber(x!), index!, axis)),
-    indexAdd: kernel<'indexAdd'>(([x, index, src], { axis }) => {
+    indexSelect: kernel<'indexSelect'>(
+      ([x, index], { axis }, out) =>
+        onHeap([x!, index!], out, ([v, i], o) => arrayKernels.indexSlabKernel('select', v!, x!.shape, i as Int32Array, axis, o)) ?? tf.gather(asNumber(x!), index!, axis),
+    ),
+    indexAdd: kernel<'indexAdd'>(([x, index, src], { axis }, out) => {
       if (x!.dtype === 'bool') refuse('indexAdd on bool');
+      const r = onHeap([x!, index!, src!], out, ([v, i, s], o) => {
+        o.set(v!);
+        arrayKernels.indexSlabKernel('add', v!, x!.shape, i as Int32Array, axis, o, s);
+      });
+      if (r) return r;
       const perm = x!.shape.map((_, i) => i);
       perm.splice(axis, 1);
       perm.unshift(axis);

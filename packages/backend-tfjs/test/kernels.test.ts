@@ -119,6 +119,9 @@ describe('tfjs-wasm kernels agree with the reference', () => {
     }
     const special = [NaN, 1, -0, 0, Infinity, -Infinity, 2, NaN, -0];
     const other = [1, NaN, 0, -0, -Infinity, Infinity, 2, NaN, -0];
+    // the reference's own loops on the heap: broadcasting pow, sin, cos, argmax with NaN
+    agree('pow', [input([3, 5, 7], 'float32').abs(), input([5, 1], 'float32')], {}, 0);
+    for (const op of ['sin', 'cos'] as const) agree(op, [tensor([0, 1e6, -3.5, NaN, Infinity, 2], { backend: ref })], {}, 0);
     // maximum(-0, +0) included: b when neither a > b nor a is NaN, as the reference
     for (const op of ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const) agree(op, [tensor(special, { backend: ref }), tensor(other, { backend: ref })], {}, 0);
   });

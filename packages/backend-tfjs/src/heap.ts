@@ -329,7 +329,9 @@ export function sumOnHeap(heap: WasmHeap, x: TfTensor, axes: readonly number[], 
   if (blocks.length !== 3) return null;
   const [a, b, c] = blocks.map((k) => k.size) as [number, number, number];
   const out = heap.alloc([...outShape], 'float32');
-  if (c === 1) heap.wat.sum_rows(heap.offset(x), heap.offset(out), a, b);
+  // a total (one kept element) runs four lanes along the whole tensor
+  if (b === 1) heap.wat.sum_outer_inner(heap.offset(x), heap.offset(out), 1, 1, a * c);
+  else if (c === 1) heap.wat.sum_rows(heap.offset(x), heap.offset(out), a, b);
   else heap.wat.sum_outer_inner(heap.offset(x), heap.offset(out), a, b, c);
   return out;
 }

@@ -182,10 +182,10 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
     return r;
   };
 
-  /** A new heap tensor filled with `fill`, then each x written at its `place` (begin) with `step`. */
-  const placedOnHeap = (h: WasmHeap, xs: TfTensor[], out: Out, fill: number, place: (x: TfTensor) => number[], step: readonly number[]): TfTensor => {
+  /** A new heap tensor filled with `fill` (null: the xs cover it), then each x written at its `place` (begin) with `step`. */
+  const placedOnHeap = (h: WasmHeap, xs: TfTensor[], out: Out, fill: number | null, place: (x: TfTensor) => number[], step: readonly number[]): TfTensor => {
     const r = h.alloc([...out.shape], out.dtype);
-    h.view(r).fill(fill);
+    if (fill !== null) h.view(r).fill(fill);
     for (const x of xs) placeOnHeap(h, x, r, place(x), step);
     return r;
   };
@@ -197,8 +197,9 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
 
   const unary = <K extends keyof typeof FLOAT_UNARY | 'sign'>(op: K): Kernel<K, TfTensor> =>
     kernel<K>(([x], _attrs, out) => {
-      // tfjs-wasm's Sin and Cos ran at half the reference loop's speed: that loop, on the heap
-      const r = (op === 'sin' || op === 'cos') && x!.dtype === 'float32' ? onHeap([x!], out, ([v], o) => arrayKernels.unaryKernel(op as 'sin', v!, o)) : undefined;
+      // tfjs-wasm's Sin and Cos ran at half the reference loop's speed, and sign needs two more
+      // ops to keep NaN: the reference loop, on the heap
+      const r = (op === 'sin' || op === 'cos' || op === 'sign') && x!.dtype === 'float32' ? onHeap([x!], out, ([v], o) => arrayKernels.unaryKernel(op as 'sin', v!, o)) : undefined;
       if (r) return r;
       if (x!.dtype === 'float32') {
         // tfjs's sign maps NaN to 0; PyTorch (and the reference) keep NaN
@@ -624,7 +625,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
       const h = heap();
       if (h && wordSized(xs[0]!)) {
         let at = 0;
-        return placedOnHeap(h, xs, out, 0, (x) => {
+        return placedOnHeap(h, xs, out, null, (x) => {
           const begin = out.shape.map((_, d) => (d === axis ? at : 0));
           at += x.shape[axis]!;
           return begin;

@@ -714,7 +714,7 @@ export function makeKernels(tf: Tf, activate: () => void): TfjsKernels {
         h.wat.relu_backward(h.offset(g!), h.offset(x!), h.offset(r), r.size);
         return r;
       }
-      return onHeap([g!, x!], out, ([vg, vx], o) => arrayKernels.reluBackwardKernel(vg!, vx!, o)) ?? tf.where(tf.greater(x!, 0), g!, tf.zerosLike(g!));
+      return tf.where(tf.greater(x!, 0), g!, tf.zerosLike(g!));
     }),
   };
   return { kernels, clearCache: () => cache.clear() };

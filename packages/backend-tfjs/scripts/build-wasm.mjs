@@ -17,6 +17,8 @@ export async function generate(wat = readFileSync(watPath, 'utf8')) {
       const bytes = mod.toBinary({}).buffer;
       // wabt's own validator ignores the feature flags (it rejects shared memory): ask V8
       if (!WebAssembly.validate(bytes)) throw new Error('kernels.wat: the compiled module does not validate');
+      // browsers compile modules synchronously on the main thread only up to 4 KB
+      if (bytes.length > 4096) throw new Error(`kernels.wat compiles to ${bytes.length} bytes; the limit is 4096 (browsers' synchronous compilation)`);
       return Buffer.from(bytes).toString('base64');
     } finally {
       mod.destroy();

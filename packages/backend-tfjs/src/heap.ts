@@ -60,8 +60,14 @@ export function wasmHeap(tf: Tf): WasmHeap | null {
   if (!memory) return null;
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
   const bytes = Uint8Array.from(atob(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY), (ch) => ch.charCodeAt(0));
-  // a 2 KB module: synchronous compilation is allowed everywhere (browsers cap it at 4 KB)
-  const wat = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as WatKernels;
+  let wat: WatKernels;
+  try {
+    // under 4 KB (the build checks), so browsers allow synchronous compilation too
+    wat = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as WatKernels;
+  } catch {
+    // an engine that refuses the module (no SIMD, say) keeps the tfjs-op routes
+    return null;
+  }
   // the heap can grow (and its buffer be replaced) on any allocation: look it up per call
   const buffer = () => memory.buffer;
   const zero = be.wasm._malloc(4);
